@@ -1,0 +1,21 @@
+"""
+srl_plugin: BERT semantic role labelling for AllenNLP, trained from and exported to Hugging Face.
+
+`srl_plugin.hf` is the Hugging Face side and never imports AllenNLP. Importing `srl_plugin`
+itself registers the AllenNLP components (`--include-package srl_plugin` and the
+`.allennlp_plugins` file both import only this module), so it does so only when AllenNLP is
+installed.
+"""
+__version__ = "0.1.0"
+
+try:
+    import allennlp  # noqa: F401
+except ImportError:  # The Hugging Face side alone: nothing to register.
+    pass
+else:
+    # Each import registers its components with AllenNLP.
+    from srl_plugin.callbacks.hf_export import HfExportCallback  # noqa: F401
+    from srl_plugin.dataset_readers.srl_conll import HfSrlReader  # noqa: F401
+    from srl_plugin.metrics.predicate_f1 import PredicateF1  # noqa: F401
+    from srl_plugin.metrics.srl_span_f1 import SrlSpanF1  # noqa: F401
+    from srl_plugin.models.hf_srl import HfSrlModel  # noqa: F401

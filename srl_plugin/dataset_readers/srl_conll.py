@@ -1,0 +1,169 @@
+"""
+`hf_srl`: CoNLL-2012 SRL for `hf_srl` models, one instance per predicate (like allennlp-models'
+`srl` reader), plus one predicate-identification instance per sentence.
+"""
+import logging
+import os
+from typing import Any, Dict, Iterable, Optional, Sequence
+
+from allennlp.data import DatasetReader, Instance, Token
+from allennlp.data.fields import MetadataField, SequenceLabelField, TextField
+from allennlp.data.token_indexers import SingleIdTokenIndexer
+from allennlp_models.common.ontonotes import Ontonotes, OntonotesSentence
+
+from srl_plugin.archival import resolve_checkpoint
+from srl_plugin.hf.frames import (
+    IGNORED_LABEL,
+    encoder_max_wordpieces,
+    predicate_bio_labels,
+    predicate_spans,
+    wordpiece_frame,
+)
+from srl_plugin.hf.tokenization import WordPieceAligner
+
+logger = logging.getLogger(__name__)
+
+
+@DatasetReader.register("hf_srl")
+class HfSrlReader(DatasetReader):
+    """
+    Reads CoNLL-2012 files (a single `*gold_conll` file or a folder searched recursively).
+
+    Each predicate of a sentence gives one instance with its BIO tags, exactly as allennlp-models'
+    `srl` reader builds them (a sentence without predicates gives one all-`O` instance). Each
+    sentence with predicates also gives one instance without a predicate indicator that trains the
+    predicate-identification head (`predicate_instances`).
+
+    Words become wordpieces as in allennlp-models (WordPiece per given word), lowercased when the
+    checkpoint's tokenizer lowercases. A sentence longer than the encoder (512 wordpieces for
+    BERT) is cut to the widest window of words around its predicate that fits; words outside
+    the window are not seen by the model and are counted as `O`. Each cut is logged.
+
+    # Parameters
+
+    bert_model : `str`
+        The Hugging Face checkpoint folder whose tokenizer is used (the model's `bert_model`).
+    domain_identifier : `str`, optional
+        Only read files whose path contains `/<domain_identifier>/` (as allennlp-models' reader).
+    predicate_instances : `bool`, optional (default = `True`)
+        Add one predicate-identification instance per sentence with predicates.
+    max_wordpieces : `int`, optional
+        Window size for long sentences; default the encoder's `max_position_embeddings`.
+    """
+
+    def __init__(
+        self,
+        bert_model: str,
+        domain_identifier: Optional[str] = None,
+        predicate_instances: bool = True,
+        max_wordpieces: Optional[int] = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            manual_distributed_sharding=True, manual_multiprocess_sharding=True, **kwargs
+        )
+        checkpoint = resolve_checkpoint(bert_model, self.serialization_dir)
+        self.aligner = WordPieceAligner.from_pretrained(checkpoint)
+        self.max_wordpieces = max_wordpieces or encoder_max_wordpieces(checkpoint)
+        self.domain_identifier = domain_identifier
+        self.predicate_instances = predicate_instances
+        # Ids are already set on each Token; namespace=None keeps wordpieces out of the vocabulary.
+        self._token_indexers = {
+            "tokens": SingleIdTokenIndexer(namespace=None, feature_name="text_id")
+        }
+
+    def _read(self, file_path: str) -> Iterable[Instance]:
+        for sentence in self.shard_iterable(self._sentences(file_path)):
+            frames = sentence.srl_frames
+            if not frames:
+                yield self.text_to_instance(sentence.words, [], ["O"] * len(sentence.words))
+                continue
+            for _, tags in frames:
+                predicate = [i for i, tag in enumerate(tags) if tag.endswith("-V")]
+                yield self.text_to_instance(sentence.words, predicate, tags)
+            if self.predicate_instances:
+                yield self.text_to_instance(
+                    sentence.words, None, predicate_tags=[tags for _, tags in frames]
+                )
+
+    def _sentences(self, file_path: str) -> Iterable[OntonotesSentence]:
+        ontonotes = Ontonotes()
+        if os.path.isfile(file_path):
+            paths: Iterable[str] = [file_path]
+        elif os.path.isdir(file_path):
+            paths = sorted(ontonotes.dataset_path_iterator(file_path))
+        else:
+            raise FileNotFoundError(f"no CoNLL-2012 file or folder at {file_path}")
+        for path in paths:
+            if self.domain_identifier and f"/{self.domain_identifier}/" not in path:
+                continue
+            yield from ontonotes.sentence_iterator(path)
+
+    def text_to_instance(  # type: ignore
+        self,
+        words: Sequence[str],
+        predicate_indices: Optional[Sequence[int]],
+        tags: Optional[Sequence[str]] = None,
+        predicate_tags: Optional[Sequence[Sequence[str]]] = None,
+    ) -> Instance:
+        """
+        # Parameters
+
+        words : `Sequence[str]`
+            The sentence.
+        predicate_indices : `Sequence[int]`, optional
+            The words of the predicate (several for a multi-word predicate; empty for a sentence
+            without one). `None` makes a predicate-identification instance.
+        tags : `Sequence[str]`, optional
+            Gold BIO tags of the frame, one per word.
+        predicate_tags : `Sequence[Sequence[str]]`, optional
+            For a predicate-identification instance, the BIO tags of every frame of the sentence.
+        """
+        frame = wordpiece_frame(
+            self.aligner, words, predicate_indices or [], self.max_wordpieces, tags
+        )
+        if frame.window != (0, len(words)):
+            logger.warning(
+                "sentence of %d words is longer than %d wordpieces; reading words %d-%d only",
+                len(words),
+                self.max_wordpieces,
+                *frame.window,
+            )
+        tokens = [Token(str(i), text_id=i) for i in frame.input_ids]
+        text_field = TextField(tokens, token_indexers=self._token_indexers)
+        is_frame = predicate_indices is not None
+        predicate_labels = [IGNORED_LABEL] * len(tokens)
+        gold_predicates = None
+        if not is_frame or not predicate_indices:
+            word_labels = predicate_bio_labels(len(words), predicate_tags or [])
+            gold_predicates = predicate_spans(word_labels)
+            for word, offset in frame.word_offsets():
+                predicate_labels[offset] = word_labels[word]
+        metadata: Dict[str, Any] = {
+            "words": list(words),
+            "verb": " ".join(words[i] for i in predicate_indices) if predicate_indices else None,
+            "verb_index": predicate_indices[0] if predicate_indices else None,
+            "predicate_indices": list(predicate_indices or []),
+            "offsets": frame.start_offsets,
+            "num_wordpieces": len(frame.input_ids),
+            "window": frame.window,
+            "is_frame": is_frame,
+            "gold_predicates": gold_predicates,
+        }
+        fields: Dict[str, Any] = {
+            "tokens": text_field,
+            "verb_indicator": SequenceLabelField(frame.token_type_ids, text_field),
+            "predicate_labels": SequenceLabelField(predicate_labels, text_field),
+        }
+        if tags is not None:
+            fields["tags"] = SequenceLabelField(frame.wordpiece_tags, text_field, "labels")
+            metadata["gold_tags"] = list(tags)
+        elif not is_frame:
+            fields["tags"] = SequenceLabelField(["O"] * len(tokens), text_field, "labels")
+            metadata["gold_tags"] = ["O"] * len(words)
+        fields["metadata"] = MetadataField(metadata)
+        return Instance(fields)
+
+    def apply_token_indexers(self, instance: Instance) -> None:
+        instance.fields["tokens"].token_indexers = self._token_indexers  # type: ignore
+

@@ -1,0 +1,314 @@
+"""
+Words to wordpieces, exactly as allennlp-models' `SrlReader` does it: each given word is
+lowercased when the checkpoint's tokenizer lowercases, then split by WordPiece alone (no
+punctuation splitting, no accent stripping), inside `[CLS] ... [SEP]`. Archives trained by
+allennlp-models and by this plugin therefore see the same input ids.
+
+The tokenizer is read from the checkpoint's files (`vocab.txt` or `tokenizer.json`, and
+`tokenizer_config.json`), not through a transformers tokenizer class, so it behaves the same with
+every transformers version. The export's `tokenizer.json` reproduces it for plain Hugging Face
+users (`is_split_into_words=True`): see `write_tokenizer_files`.
+"""
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Dict, List, Optional, Sequence, Tuple
+
+TOKENIZER_CONFIG = "tokenizer_config.json"
+VOCAB_FILE = "vocab.txt"
+FAST_TOKENIZER_FILE = "tokenizer.json"
+SPECIAL_TOKENS_FILE = "special_tokens_map.json"
+# transformers' WordpieceTokenizer maps longer words to [UNK].
+MAX_CHARS_PER_WORD = 100
+
+
+@dataclass
+class WordPieces:
+    """
+    A sentence as wordpieces.
+
+    # Parameters
+
+    ids : `List[int]`
+        Wordpiece ids, `[CLS]` first and `[SEP]` last.
+    start_offsets : `List[int]`
+        For each word, the index in `ids` of its first wordpiece (where its tag is read).
+    end_offsets : `List[int]`
+        For each word, the index in `ids` of its last wordpiece.
+    """
+
+    ids: List[int]
+    start_offsets: List[int]
+    end_offsets: List[int]
+
+
+class WordPieceAligner:
+    """
+    Splits given words into wordpieces and keeps the word-to-wordpiece alignment.
+
+    # Parameters
+
+    vocab : `Dict[str, int]`
+        The WordPiece vocabulary.
+    lowercase : `bool`
+        Whether words are lowercased first (the tokenizer's `do_lower_case`).
+    unk_token, cls_token, sep_token, pad_token : `str`
+        The special tokens, as in the tokenizer's configuration.
+    """
+
+    def __init__(
+        self,
+        vocab: Dict[str, int],
+        lowercase: bool,
+        unk_token: str = "[UNK]",
+        cls_token: str = "[CLS]",
+        sep_token: str = "[SEP]",
+        pad_token: str = "[PAD]",
+    ) -> None:
+        for token in (unk_token, cls_token, sep_token, pad_token):
+            if token not in vocab:
+                raise ValueError(f"special token {token!r} is not in the WordPiece vocabulary")
+        self.vocab = vocab
+        self.lowercase = lowercase
+        self.unk_token, self.cls_token, self.sep_token, self.pad_token = (
+            unk_token,
+            cls_token,
+            sep_token,
+            pad_token,
+        )
+        self.unk_id, self.cls_id, self.sep_id, self.pad_id = (
+            vocab[unk_token],
+            vocab[cls_token],
+            vocab[sep_token],
+            vocab[pad_token],
+        )
+        # Words repeat a lot; caching makes the pure-Python WordPiece as fast as the Rust one here.
+        self.word_to_ids = lru_cache(maxsize=2**16)(self._word_to_ids)
+
+    @classmethod
+    def from_pretrained(cls, directory: str) -> "WordPieceAligner":
+        """Reads `vocab.txt` (or `tokenizer.json`) and `tokenizer_config.json` from `directory`."""
+        config = _read_json(os.path.join(directory, TOKENIZER_CONFIG)) or {}
+        special = _read_json(os.path.join(directory, SPECIAL_TOKENS_FILE)) or {}
+        vocab_path = os.path.join(directory, VOCAB_FILE)
+        fast = _read_json(os.path.join(directory, FAST_TOKENIZER_FILE))
+        if os.path.exists(vocab_path):
+            with open(vocab_path, encoding="utf-8") as vocab_file:
+                tokens = [line.rstrip("\n") for line in vocab_file]
+            vocab = {token: index for index, token in enumerate(tokens)}
+        elif fast is not None and fast.get("model", {}).get("type") == "WordPiece":
+            vocab = dict(fast["model"]["vocab"])
+        else:
+            raise ValueError(
+                f"{directory} holds no WordPiece vocabulary ({VOCAB_FILE} or a WordPiece "
+                f"{FAST_TOKENIZER_FILE}); only BERT-style WordPiece checkpoints are supported"
+            )
+        lowercase = config.get("do_lower_case")
+        if lowercase is None:
+            lowercase = _fast_tokenizer_lowercases(fast) if fast is not None else True
+
+        def token(name: str, default: str) -> str:
+            value = config.get(name) or special.get(name) or default
+            return value["content"] if isinstance(value, dict) else value
+
+        return cls(
+            vocab,
+            bool(lowercase),
+            unk_token=token("unk_token", "[UNK]"),
+            cls_token=token("cls_token", "[CLS]"),
+            sep_token=token("sep_token", "[SEP]"),
+            pad_token=token("pad_token", "[PAD]"),
+        )
+
+    def _word_to_ids(self, word: str) -> Tuple[int, ...]:
+        # transformers' WordpieceTokenizer.tokenize, which upstream's reader calls per word.
+        if self.lowercase:
+            word = word.lower()
+        ids: List[int] = []
+        for chunk in word.split():
+            if len(chunk) > MAX_CHARS_PER_WORD:
+                ids.append(self.unk_id)
+                continue
+            start, pieces = 0, []
+            while start < len(chunk):
+                end, piece_id = len(chunk), None
+                while start < end:
+                    piece = chunk[start:end] if start == 0 else "##" + chunk[start:end]
+                    if piece in self.vocab:
+                        piece_id = self.vocab[piece]
+                        break
+                    end -= 1
+                if piece_id is None:
+                    pieces = [self.unk_id]
+                    break
+                pieces.append(piece_id)
+                start = end
+            ids.extend(pieces)
+        return tuple(ids)
+
+    def tokenize(self, words: Sequence[str]) -> WordPieces:
+        """The wordpieces of `words` inside `[CLS] ... [SEP]`, with each word's offsets."""
+        ids = [self.cls_id]
+        start_offsets, end_offsets = [], []
+        for word in words:
+            start_offsets.append(len(ids))
+            ids.extend(self.word_to_ids(word))
+            end_offsets.append(len(ids) - 1)
+        ids.append(self.sep_id)
+        return WordPieces(ids, start_offsets, end_offsets)
+
+    def convert_ids_to_tokens(self, ids: Sequence[int]) -> List[str]:
+        if not hasattr(self, "_id_to_token"):
+            self._id_to_token = {index: token for token, index in self.vocab.items()}
+        return [self._id_to_token[i] for i in ids]
+
+    def save_pretrained(self, directory: str, model_max_length: int) -> None:
+        """
+        Writes `vocab.txt`, `tokenizer_config.json`, `special_tokens_map.json` and a fast
+        `tokenizer.json` that split words exactly as `tokenize` does, so that
+        `AutoTokenizer.from_pretrained(directory)(words, is_split_into_words=True)` gives the same
+        ids (`do_basic_tokenize=False` makes the slow `BertTokenizer` agree too).
+        """
+        os.makedirs(directory, exist_ok=True)
+        tokens = sorted(self.vocab, key=self.vocab.__getitem__)
+        with open(os.path.join(directory, VOCAB_FILE), "w", encoding="utf-8") as vocab_file:
+            vocab_file.writelines(token + "\n" for token in tokens)
+        special = {
+            "unk_token": self.unk_token,
+            "sep_token": self.sep_token,
+            "pad_token": self.pad_token,
+            "cls_token": self.cls_token,
+        }
+        if "[MASK]" in self.vocab:
+            special["mask_token"] = "[MASK]"
+        config = dict(
+            special,
+            tokenizer_class="BertTokenizer",
+            do_lower_case=self.lowercase,
+            do_basic_tokenize=False,
+            tokenize_chinese_chars=False,
+            strip_accents=False,
+            model_max_length=model_max_length,
+        )
+        _write_json(os.path.join(directory, TOKENIZER_CONFIG), config)
+        _write_json(os.path.join(directory, SPECIAL_TOKENS_FILE), special)
+        _write_json(os.path.join(directory, FAST_TOKENIZER_FILE), self._fast_tokenizer_json())
+
+    def _fast_tokenizer_json(self) -> Dict:
+        # The `tokenizers` JSON format: Lowercase + WhitespaceSplit + WordPiece is upstream's split.
+        def special_token(index: int, content: str) -> Dict:
+            return {
+                "id": index,
+                "content": content,
+                "single_word": False,
+                "lstrip": False,
+                "rstrip": False,
+                "normalized": False,
+                "special": True,
+            }
+
+        specials = [self.pad_token, self.unk_token, self.cls_token, self.sep_token]
+        if "[MASK]" in self.vocab:
+            specials.append("[MASK]")
+        cls_pair = [self.cls_token, self.cls_id]
+        sep_pair = [self.sep_token, self.sep_id]
+        return {
+            "version": "1.0",
+            "truncation": None,
+            "padding": None,
+            "added_tokens": [special_token(self.vocab[t], t) for t in specials],
+            "normalizer": {"type": "Lowercase"} if self.lowercase else None,
+            "pre_tokenizer": {"type": "WhitespaceSplit"},
+            "post_processor": {
+                "type": "TemplateProcessing",
+                "single": [
+                    {"SpecialToken": {"id": self.cls_token, "type_id": 0}},
+                    {"Sequence": {"id": "A", "type_id": 0}},
+                    {"SpecialToken": {"id": self.sep_token, "type_id": 0}},
+                ],
+                "pair": [
+                    {"SpecialToken": {"id": self.cls_token, "type_id": 0}},
+                    {"Sequence": {"id": "A", "type_id": 0}},
+                    {"SpecialToken": {"id": self.sep_token, "type_id": 0}},
+                    {"Sequence": {"id": "B", "type_id": 1}},
+                    {"SpecialToken": {"id": self.sep_token, "type_id": 1}},
+                ],
+                "special_tokens": {
+                    self.cls_token: {"id": cls_pair[0], "ids": [cls_pair[1]], "tokens": [cls_pair[0]]},
+                    self.sep_token: {"id": sep_pair[0], "ids": [sep_pair[1]], "tokens": [sep_pair[0]]},
+                },
+            },
+            "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+            "model": {
+                "type": "WordPiece",
+                "unk_token": self.unk_token,
+                "continuing_subword_prefix": "##",
+                "max_input_chars_per_word": MAX_CHARS_PER_WORD,
+                "vocab": self.vocab,
+            },
+        }
+
+
+def predicate_window(
+    start_offsets: Sequence[int],
+    end_offsets: Sequence[int],
+    predicate_indices: Sequence[int],
+    max_wordpieces: int,
+) -> Tuple[int, int]:
+    """
+    The words `[start, end)` of the widest window around the predicate that fits in
+    `max_wordpieces` wordpieces (with `[CLS]` and `[SEP]`), used for sentences longer than the
+    encoder's position embeddings. Words outside the window are tagged `O`.
+
+    The window is centred on the predicate's words and grown one word at a time on the side that
+    is shorter, so the arguments nearest the predicate are kept.
+    """
+    num_words = len(start_offsets)
+    if num_words == 0:
+        return 0, 0
+
+    def width(first: int, last: int) -> int:
+        return end_offsets[last] - start_offsets[first] + 1 + 2
+
+    if width(0, num_words - 1) <= max_wordpieces:
+        return 0, num_words
+    centre = sorted(predicate_indices)[len(predicate_indices) // 2] if predicate_indices else 0
+    first = last = centre
+    if width(first, last) > max_wordpieces:
+        raise ValueError(
+            f"word {centre} alone is {width(first, last) - 2} wordpieces, more than the "
+            f"encoder's {max_wordpieces - 2}"
+        )
+    while True:
+        grow_left = first > 0 and (centre - first <= last - centre or last == num_words - 1)
+        if grow_left and width(first - 1, last) <= max_wordpieces:
+            first -= 1
+        elif last < num_words - 1 and width(first, last + 1) <= max_wordpieces:
+            last += 1
+        elif first > 0 and width(first - 1, last) <= max_wordpieces:
+            first -= 1
+        else:
+            return first, last + 1
+
+
+def _fast_tokenizer_lowercases(fast: Dict) -> bool:
+    normalizer = fast.get("normalizer") or {}
+    kinds = [normalizer] + list(normalizer.get("normalizers", []))
+    return any(
+        n.get("type") == "Lowercase" or (n.get("type") == "BertNormalizer" and n.get("lowercase"))
+        for n in kinds
+    )
+
+
+def _read_json(path: str) -> Optional[Dict]:
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as json_file:
+        return json.load(json_file)
+
+
+def _write_json(path: str, value: Dict) -> None:
+    with open(path, "w", encoding="utf-8") as json_file:
+        json.dump(value, json_file, indent=2, ensure_ascii=False)
+        json_file.write("\n")

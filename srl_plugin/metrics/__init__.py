@@ -1,0 +1,1 @@
+from srl_plugin.metrics.srl_span_f1 import SrlSpanF1

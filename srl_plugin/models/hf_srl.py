@@ -1,0 +1,227 @@
+"""
+`hf_srl`: BERT SRL (Shi & Lin, 2019; allennlp-models' `SrlBert`) whose encoder and heads are a
+transformers `BertForSemanticRoleLabeling`, so its weights already carry Hugging Face names.
+"""
+import logging
+from typing import Any, Dict, List, Optional
+
+import torch
+from allennlp.common import Params
+from allennlp.data import TextFieldTensors, Vocabulary
+from allennlp.models import Model
+from allennlp.nn.util import get_mask_from_sequence_lengths, sequence_cross_entropy_with_logits
+from transformers import BertConfig
+
+from srl_plugin.archival import embedded_export, resolve_checkpoint
+from srl_plugin.hf.checkpoint import load_pretrained_srl_model
+from srl_plugin.hf.frames import PREDICATE_LABELS, predicate_spans
+from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
+from srl_plugin.hf.tokenization import WordPieceAligner
+from srl_plugin.metrics.predicate_f1 import PredicateF1
+from srl_plugin.metrics.srl_span_f1 import SrlSpanF1
+
+logger = logging.getLogger(__name__)
+
+
+@Model.register("hf_srl")
+class HfSrlModel(Model):
+    """
+    # Parameters
+
+    vocab : `Vocabulary`
+        Its `labels` namespace holds the BIO tags.
+    bert_model : `str`
+        A Hugging Face checkpoint folder: any BERT (`model.safetensors` or `pytorch_model.bin`),
+        or an export of this plugin (its classifier rows are kept for tags it already knows).
+    classifier_dropout : `float`, optional
+        Dropout on BERT's output before the heads; default the checkpoint's
+        `hidden_dropout_prob` (0.1 for BERT), as `BertForTokenClassification` does.
+    label_smoothing : `float`, optional
+        Label smoothing of the SRL loss, as in `SrlBert`.
+    predicate_head : `bool`, optional (default = `True`)
+        Train the predicate-identification head on the reader's predicate instances.
+    load_weights : `bool`, optional (default = `True`)
+        Read the checkpoint's weights. Archive loading sets this to `False`: the weights come from
+        `weights.th` and the configuration from the export inside the archive.
+    """
+
+    default_predictor = "hf_srl"
+
+    def __init__(
+        self,
+        vocab: Vocabulary,
+        bert_model: str,
+        classifier_dropout: Optional[float] = None,
+        label_smoothing: Optional[float] = None,
+        predicate_head: bool = True,
+        load_weights: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(vocab, **kwargs)
+        labels = [
+            vocab.get_token_from_index(i, "labels") for i in range(vocab.get_vocab_size("labels"))
+        ]
+        if load_weights:
+            checkpoint = resolve_checkpoint(bert_model)
+            hf_model = load_pretrained_srl_model(checkpoint, labels, predicate_head)
+        else:
+            checkpoint = resolve_checkpoint(bert_model, self.serialization_dir)
+            config = BertConfig.from_pretrained(checkpoint)
+            config.id2label = dict(enumerate(labels))
+            config.label2id = {label: i for i, label in enumerate(labels)}
+            config.srl_predicate_head = predicate_head
+            hf_model = BertForSemanticRoleLabeling(config)
+        if classifier_dropout is not None:
+            hf_model.config.classifier_dropout = classifier_dropout
+            hf_model.dropout.p = classifier_dropout
+        self.aligner = WordPieceAligner.from_pretrained(checkpoint)
+        self.base_checkpoint = bert_model
+        # The transformers model's modules become this model's, so `weights.th` holds Hugging
+        # Face names (bert.*, classifier.*); the wrapper itself is kept out of the module tree.
+        for name, module in hf_model.named_children():
+            self.add_module(name, module)
+        self._hf_model = [hf_model]
+        self._label_smoothing = label_smoothing
+        self.span_metric = SrlSpanF1()
+        self.predicate_metric = PredicateF1()
+
+    @property
+    def hf_model(self) -> BertForSemanticRoleLabeling:
+        """The transformers model, sharing this model's weights (e.g. for `save_pretrained`)."""
+        return self._hf_model[0]
+
+    def forward(  # type: ignore
+        self,
+        tokens: TextFieldTensors,
+        verb_indicator: torch.LongTensor,
+        metadata: List[Dict[str, Any]],
+        tags: Optional[torch.LongTensor] = None,
+        predicate_labels: Optional[torch.LongTensor] = None,
+    ) -> Dict[str, Any]:
+        """
+        # Parameters
+
+        tokens : `TextFieldTensors`
+            Wordpiece ids from the `hf_srl` reader.
+        verb_indicator : `torch.LongTensor`
+            Shape `(batch_size, num_wordpieces)`: 1 on the predicate's wordpieces (all 0 for
+            predicate-identification instances).
+        metadata : `List[Dict[str, Any]]`
+            Words, predicate, offsets, window and `is_frame` of each instance.
+        tags : `torch.LongTensor`, optional
+            Shape `(batch_size, num_wordpieces)`: gold BIO tag ids.
+        predicate_labels : `torch.LongTensor`, optional
+            Shape `(batch_size, num_wordpieces)`: gold predicate labels (-100 where none).
+
+        # Returns
+
+        `logits` and `class_probabilities` (shape `(batch_size, num_wordpieces, num_labels)`),
+        `predicate_logits`, `mask` and, with gold tags, `loss`.
+        """
+        input_ids = tokens["tokens"]["tokens"]
+        lengths = torch.tensor([m["num_wordpieces"] for m in metadata], device=input_ids.device)
+        # The reader's ids are exact; lengths give the mask whatever the [PAD] id is.
+        mask = get_mask_from_sequence_lengths(lengths, input_ids.size(1))
+        output = self.hf_model(
+            input_ids=input_ids, attention_mask=mask.long(), token_type_ids=verb_indicator
+        )
+        logits = output.logits
+        # Shape: (batch_size, num_wordpieces, num_labels)
+        class_probabilities = torch.softmax(logits.float(), dim=-1)
+        output_dict: Dict[str, Any] = {
+            "logits": logits,
+            "class_probabilities": class_probabilities,
+            "predicate_logits": output.predicate_logits,
+            "mask": mask,
+            "metadata": metadata,
+        }
+        loss = None
+        if tags is not None:
+            is_frame = torch.tensor([m["is_frame"] for m in metadata], device=mask.device)
+            loss = sequence_cross_entropy_with_logits(
+                logits, tags, mask & is_frame.unsqueeze(1), label_smoothing=self._label_smoothing
+            )
+        if predicate_labels is not None and output.predicate_logits is not None:
+            has_label = (predicate_labels != -100) & mask
+            if has_label.any():
+                predicate_loss = sequence_cross_entropy_with_logits(
+                    output.predicate_logits, predicate_labels.clamp(min=0), has_label
+                )
+                loss = predicate_loss if loss is None else loss + predicate_loss
+        if loss is not None:
+            output_dict["loss"] = loss
+        if tags is not None and not self.training:
+            self._update_metrics(output_dict, metadata)
+        return output_dict
+
+    def _update_metrics(self, output_dict: Dict[str, Any], metadata: List[Dict[str, Any]]) -> None:
+        decoded = self.make_output_human_readable(dict(output_dict))
+        frames = [i for i, m in enumerate(metadata) if m["is_frame"]]
+        self.span_metric(
+            [metadata[i]["verb_index"] for i in frames],
+            [metadata[i]["words"] for i in frames],
+            [decoded["tags"][i] for i in frames],
+            [metadata[i]["gold_tags"] for i in frames],
+        )
+        sentences = [i for i, m in enumerate(metadata) if m["gold_predicates"] is not None]
+        if sentences and "predicates" in decoded:
+            self.predicate_metric(
+                [decoded["predicates"][i] for i in sentences],
+                [metadata[i]["gold_predicates"] for i in sentences],
+            )
+
+    def make_output_human_readable(self, output_dict: Dict[str, Any]) -> Dict[str, Any]:
+        """
+        Adds `wordpiece_tags` and word-level `tags` (BIO-constrained Viterbi over wordpieces, a
+        word's tag read at its first wordpiece, exactly as `SrlBert`), and, for
+        predicate-identification instances, `predicate_tags` and `predicates`.
+        """
+        metadata = output_dict["metadata"]
+        lengths = [m["num_wordpieces"] for m in metadata]
+        label_ids = self.hf_model.decode(output_dict["logits"], lengths)
+        labels = self.hf_model.labels
+        wordpiece_tags, word_tags = [], []
+        for ids, meta in zip(label_ids, metadata):
+            tags = [labels[i] for i in ids]
+            wordpiece_tags.append(tags)
+            words_tags = ["O"] * len(meta["words"])
+            start = meta["window"][0]
+            for position, offset in enumerate(meta["offsets"]):
+                words_tags[start + position] = tags[offset]
+            word_tags.append(words_tags)
+        output_dict["wordpiece_tags"] = wordpiece_tags
+        output_dict["tags"] = word_tags
+        if output_dict.get("predicate_logits") is not None:
+            predicate_ids = output_dict["predicate_logits"].argmax(-1).tolist()
+            predicate_tags, predicates = [], []
+            for ids, meta in zip(predicate_ids, metadata):
+                word_labels = [0] * len(meta["words"])
+                start = meta["window"][0]
+                for position, offset in enumerate(meta["offsets"]):
+                    word_labels[start + position] = ids[offset]
+                predicate_tags.append([PREDICATE_LABELS[i] for i in word_labels])
+                predicates.append(predicate_spans(word_labels))
+            output_dict["predicate_tags"] = predicate_tags
+            output_dict["predicates"] = predicates
+        return output_dict
+
+    def get_metrics(self, reset: bool = False) -> Dict[str, float]:
+        metrics = {k: v for k, v in self.span_metric.get_metric(reset).items() if "overall" in k}
+        if self.hf_model.predicate_classifier is not None:
+            metrics.update(self.predicate_metric.get_metric(reset))
+        return metrics
+
+    @classmethod
+    def _load(
+        cls,
+        config: Params,
+        serialization_dir: str,
+        weights_file: Optional[str] = None,
+        cuda_device: int = -1,
+    ) -> "Model":
+        # The archive's weights.th has every weight: build from the embedded export's config
+        # instead of reading (possibly deleted) `bert_model` weights.
+        config = config.duplicate()
+        if embedded_export(serialization_dir) is not None:
+            config.params["model"]["load_weights"] = False
+        return super()._load(config, serialization_dir, weights_file, cuda_device)
