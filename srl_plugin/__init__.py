@@ -15,7 +15,10 @@ except ImportError:  # The Hugging Face side alone: nothing to register.
 else:
     # Each import registers its components with AllenNLP.
     from srl_plugin.callbacks.hf_export import HfExportCallback  # noqa: F401
+    from srl_plugin.commands.srl_export import SrlExport  # noqa: F401
+    from srl_plugin.commands.srl_import import SrlImport  # noqa: F401
     from srl_plugin.dataset_readers.srl_conll import HfSrlReader  # noqa: F401
     from srl_plugin.metrics.predicate_f1 import PredicateF1  # noqa: F401
     from srl_plugin.metrics.srl_span_f1 import SrlSpanF1  # noqa: F401
     from srl_plugin.models.hf_srl import HfSrlModel  # noqa: F401
+    from srl_plugin.predictors.hf_srl import HfSrlPredictor  # noqa: F401

@@ -4,15 +4,18 @@ under this package imports AllenNLP.
 """
 from srl_plugin.hf.checkpoint import load_pretrained_srl_model, save_export
 from srl_plugin.hf.decoding import bio_transition_constraints, viterbi_decode_bio
+from srl_plugin.hf.labeler import SemanticRoleLabeler, split_words
 from srl_plugin.hf.modeling import BertForSemanticRoleLabeling, SemanticRoleLabelingOutput
 from srl_plugin.hf.tokenization import WordPieceAligner
 
 __all__ = [
     "BertForSemanticRoleLabeling",
+    "SemanticRoleLabeler",
     "SemanticRoleLabelingOutput",
     "WordPieceAligner",
     "bio_transition_constraints",
     "load_pretrained_srl_model",
     "save_export",
+    "split_words",
     "viterbi_decode_bio",
 ]

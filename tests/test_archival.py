@@ -1,0 +1,352 @@
+"""
+`srl_plugin.archival` on untrusted and broken archives: tar members that would write outside the
+extraction folder, pickles that would run code, and archives that are truncated, incomplete or
+inconsistent must all be refused with an error that names the file and the problem.
+
+The allennlp-models archives here are built in code (an untrained `SrlBert`), which is all these
+checks need; `tests/commands/` compares with a trained one.
+"""
+import io
+import json
+import os
+import shutil
+import tarfile
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+import torch
+from allennlp.data import Vocabulary
+from allennlp_models.structured_prediction.models.srl_bert import SrlBert
+from transformers import BertConfig, BertModel
+
+from srl_plugin.archival import (
+    infer_bert_config,
+    load_srl_archive,
+    read_srl_checkpoint,
+    resolve_checkpoint,
+    safe_extract,
+)
+from srl_plugin.hf.checkpoint import CheckpointError, load_torch_weights, to_srl_names
+from srl_plugin.models.hf_srl import HfSrlModel
+
+LABELS = ["O", "B-V", "I-V", "B-ARG0", "I-ARG0", "B-ARG1", "I-ARG1"]
+
+
+def write_srl_bert_folder(
+    folder: Path,
+    bert: str,
+    bert_model: Any = None,
+    reader_bert: Optional[str] = None,
+    labels: List[str] = LABELS,
+    state: Optional[Dict[str, torch.Tensor]] = None,
+) -> Path:
+    """The files of an allennlp-models `srl_bert` archive, with an untrained model's weights."""
+    vocab = Vocabulary(non_padded_namespaces=["*labels"])
+    vocab.add_tokens_to_namespace(labels, "labels")
+    if state is None:
+        torch.manual_seed(1)
+        state = SrlBert(vocab, bert_model=bert).state_dict()
+    folder.mkdir(parents=True)
+    vocab.save_to_files(str(folder / "vocabulary"))
+    torch.save(state, folder / "weights.th")
+    config = {
+        "dataset_reader": {"type": "srl", "bert_model_name": reader_bert or bert},
+        "model": {"type": "srl_bert", "bert_model": bert_model or bert},
+    }
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def tar_folder(folder: Path, archive: Path) -> Path:
+    with tarfile.open(archive, "w:gz") as tar:
+        for name in sorted(os.listdir(folder)):
+            tar.add(folder / name, arcname=name)
+    return archive
+
+
+@pytest.fixture(scope="module")
+def uncased_bert(tmp_path_factory) -> str:
+    """The session's tiny BERT under a name with "uncased", as allennlp-models' reader expects."""
+    from tests.conftest import EWT_SAMPLE
+    from tests.tiny_bert import conll_words, make_tiny_bert
+
+    folder = tmp_path_factory.mktemp("bert") / "tiny-bert-uncased"
+    return make_tiny_bert(str(folder), conll_words(str(EWT_SAMPLE)))
+
+
+@pytest.fixture(scope="module")
+def srl_bert_archive(uncased_bert, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("srl_bert_archive")
+    return tar_folder(write_srl_bert_folder(root / "files", uncased_bert), root / "model.tar.gz")
+
+
+# Tar members --------------------------------------------------------------------------------
+
+
+def malicious_tar(path: Path, member: tarfile.TarInfo) -> Path:
+    """A tar.gz whose first member is harmless and whose second is `member`."""
+    with tarfile.open(path, "w:gz") as tar:
+        harmless = tarfile.TarInfo("config.json")
+        harmless.size = 2
+        tar.addfile(harmless, io.BytesIO(b"{}"))
+        data = b"pwned"
+        if member.isfile():
+            member.size = len(data)
+        tar.addfile(member, io.BytesIO(data) if member.isfile() else None)
+    return path
+
+
+def link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tarfile.TarInfo:
+    member = tarfile.TarInfo(name)
+    member.type = kind
+    member.linkname = target
+    return member
+
+
+@pytest.mark.parametrize(
+    "member, problem",
+    [
+        (tarfile.TarInfo("../evil"), "path contains '..'"),
+        (tarfile.TarInfo("vocabulary/../../evil"), "path contains '..'"),
+        (tarfile.TarInfo("/tmp/srl_plugin_evil"), "absolute path"),
+        (link("passwd", "/etc/passwd"), "outside the archive"),
+        (link("vocabulary/passwd", "../../etc/passwd"), "outside the archive"),
+        (link("passwd", "../etc/passwd", tarfile.LNKTYPE), "outside the archive"),
+        (link("passwd", "/etc/passwd", tarfile.LNKTYPE), "outside the archive"),
+        # A link to a folder of the archive would let a later member be written through it.
+        (link("here", "."), "is not a file of the archive"),
+    ],
+    ids=["parent", "nested-parent", "absolute", "symlink", "relative-symlink", "hardlink",
+         "absolute-hardlink", "folder-symlink"],
+)
+def test_unsafe_members_are_refused_before_anything_is_written(tmp_path, member, problem):
+    archive = malicious_tar(tmp_path / "model.tar.gz", member)
+    target = tmp_path / "extracted"
+    with pytest.raises(CheckpointError) as error:
+        safe_extract(str(archive), str(target))
+    assert str(archive) in str(error.value) and problem in str(error.value)
+    assert not target.exists()  # not even the harmless first member
+    assert not (tmp_path / "evil").exists() and not os.path.exists("/tmp/srl_plugin_evil")
+    # The loader refuses it the same way.
+    with pytest.raises(CheckpointError, match="refusing"):
+        load_srl_archive(str(archive))
+
+
+def test_member_inside_a_link_is_refused(tmp_path):
+    with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as tar:
+        data = tarfile.TarInfo("config.json")
+        data.size = 2
+        tar.addfile(data, io.BytesIO(b"{}"))
+        tar.addfile(link("alias", "config.json"))
+        inner = tarfile.TarInfo("alias/evil")
+        tar.addfile(inner, io.BytesIO(b""))
+    with pytest.raises(CheckpointError, match="inside link 'alias'"):
+        safe_extract(str(tmp_path / "model.tar.gz"), str(tmp_path / "out"))
+
+
+def test_links_to_files_inside_become_copies(tmp_path):
+    with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as tar:
+        data = tarfile.TarInfo("vocabulary/labels.txt")
+        data.size = 2
+        tar.addfile(data, io.BytesIO(b"O\n"))
+        tar.addfile(link("labels.txt", "vocabulary/labels.txt"))
+        tar.addfile(link("hard.txt", "vocabulary/labels.txt", tarfile.LNKTYPE))
+    safe_extract(str(tmp_path / "model.tar.gz"), str(tmp_path / "out"))
+    for name in ("labels.txt", "hard.txt"):
+        path = tmp_path / "out" / name
+        assert not path.is_symlink() and path.read_text() == "O\n"
+
+
+def test_truncated_archive_is_a_clear_error(srl_bert_archive, tmp_path):
+    data = srl_bert_archive.read_bytes()
+    for size in (10, len(data) // 2, len(data) - 30):
+        truncated = tmp_path / f"truncated{size}.tar.gz"
+        truncated.write_bytes(data[:size])
+        with pytest.raises(CheckpointError, match="not a readable tar.gz archive"):
+            load_srl_archive(str(truncated))
+    garbage = tmp_path / "garbage.tar.gz"
+    garbage.write_bytes(b"this is not an archive at all")
+    with pytest.raises(CheckpointError, match=f"{garbage}: not a readable tar.gz archive"):
+        read_srl_checkpoint(str(garbage))
+
+
+# Weights ------------------------------------------------------------------------------------
+
+
+class RunsACommand:
+    """Pickles into a call of `os.system`, as a malicious weights file would."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self):
+        return os.system, (self.command,)
+
+
+def test_weights_that_would_run_code_are_refused(uncased_bert, tmp_path):
+    witness = tmp_path / "pwned"
+    folder = write_srl_bert_folder(
+        tmp_path / "files", uncased_bert, state={"payload": RunsACommand(f"touch {witness}")}
+    )
+    # Both torch serializations: the zip file of torch >= 1.6 and the legacy pickle stream.
+    legacy = tmp_path / "legacy.th"
+    torch.save({"payload": RunsACommand(f"touch {witness}")}, legacy, _use_new_zipfile_serialization=False)
+    for weights in (folder / "weights.th", legacy):
+        with pytest.raises(CheckpointError, match="refusing to load posix.system"):
+            load_torch_weights(str(weights))
+    archive = tar_folder(folder, tmp_path / "model.tar.gz")
+    with pytest.raises(CheckpointError) as error:
+        load_srl_archive(str(archive))
+    assert f"{archive}/weights.th" in str(error.value)
+    assert "refusing to load posix.system" in str(error.value)
+    assert not witness.exists()
+
+
+def test_legacy_and_zip_weights_load(uncased_bert, srl_bert_archive, tmp_path):
+    state = {"a": torch.arange(6.0).reshape(2, 3), "b": torch.nn.Parameter(torch.ones(2))}
+    for zipped in (True, False):
+        path = tmp_path / f"weights{zipped}.th"
+        torch.save(state, path, _use_new_zipfile_serialization=zipped)
+        loaded = load_torch_weights(str(path))
+        assert torch.equal(loaded["a"], state["a"]) and torch.equal(loaded["b"], state["b"])
+
+
+def test_missing_weights_is_a_clear_error(uncased_bert, tmp_path):
+    folder = write_srl_bert_folder(tmp_path / "files", uncased_bert)
+    (folder / "weights.th").unlink()
+    archive = tar_folder(folder, tmp_path / "model.tar.gz")
+    with pytest.raises(CheckpointError, match=f"{archive}: no weights.th"):
+        load_srl_archive(str(archive))
+
+
+def test_weights_that_do_not_fit_the_config_are_a_clear_error(uncased_bert, tmp_path):
+    config = json.loads((Path(uncased_bert) / "config.json").read_text())
+    config["hidden_size"], config["num_attention_heads"] = 64, 4  # the weights are 32 wide
+    folder = write_srl_bert_folder(tmp_path / "files", uncased_bert, bert_model=config)
+    archive = tar_folder(folder, tmp_path / "model.tar.gz")
+    with pytest.raises(CheckpointError) as error:
+        load_srl_archive(str(archive))
+    message = str(error.value)
+    assert message.startswith(f"{archive}/weights.th:") and "has shape" in message
+
+
+def test_fewer_layers_in_the_config_than_in_the_weights(uncased_bert, tmp_path):
+    config = json.loads((Path(uncased_bert) / "config.json").read_text())
+    config["num_hidden_layers"] = 1
+    folder = write_srl_bert_folder(tmp_path / "files", uncased_bert, bert_model=config)
+    with pytest.raises(CheckpointError, match="do not fit the config .1 layers.: bert.encoder.layer.1"):
+        read_srl_checkpoint(str(folder))
+
+
+def test_labels_that_do_not_fit_the_weights_are_a_clear_error(uncased_bert, tmp_path):
+    folder = write_srl_bert_folder(tmp_path / "files", uncased_bert)
+    labels = folder / "vocabulary" / "labels.txt"
+    labels.write_text(labels.read_text() + "B-ARG2\n")
+    archive = tar_folder(folder, tmp_path / "model.tar.gz")
+    with pytest.raises(CheckpointError) as error:
+        load_srl_archive(str(archive))
+    assert str(error.value) == (
+        f"{archive}/vocabulary/labels.txt has 8 labels but the classifier in "
+        f"{archive}/weights.th has 7 rows"
+    )
+
+
+def test_unknown_model_type_is_refused(tmp_path):
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model": {"type": "crf_tagger"}}))
+    torch.save({}, folder / "weights.th")
+    with pytest.raises(CheckpointError, match="'crf_tagger' is neither"):
+        read_srl_checkpoint(str(folder))
+
+
+# allennlp-models archives -------------------------------------------------------------------
+
+
+def test_srl_bert_archive_loads_with_all_its_weights(srl_bert_archive, uncased_bert, tmp_path):
+    safe_extract(str(srl_bert_archive), str(tmp_path / "files"))
+    upstream = torch.load(tmp_path / "files" / "weights.th")
+    archive = load_srl_archive(str(srl_bert_archive))
+    model = archive.model
+    assert isinstance(model, HfSrlModel) and model.hf_model.predicate_classifier is None
+    assert model.vocab.get_token_to_index_vocabulary("labels") == {l: i for i, l in enumerate(LABELS)}
+    state = model.state_dict()
+    for name, tensor in upstream.items():
+        if "pooler" in name or name.endswith("position_ids"):
+            continue
+        ours = name.replace("bert_model.", "bert.").replace("tag_projection_layer.", "classifier.")
+        assert torch.equal(state[ours], tensor), name
+    # The reader tokenizes as allennlp-models' did: lowercased, because the name says "uncased".
+    assert archive.dataset_reader.aligner.lowercase and model.aligner.lowercase
+    assert archive.config["dataset_reader"]["predicate_instances"] is False
+
+
+def test_srl_bert_archive_of_a_bert_that_is_not_at_hand(uncased_bert, tmp_path):
+    # An archive naming its BERT (as the published one names "bert-base-uncased") that is
+    # neither a local folder nor in the Hugging Face cache: no vocabulary, no config inside.
+    name = "no-such-bert-uncased"
+    folder = write_srl_bert_folder(tmp_path / "files", uncased_bert, bert_model=name, reader_bert=name)
+    with pytest.raises(CheckpointError, match="--tokenizer DIR"):
+        read_srl_checkpoint(str(folder))
+    # A 32-wide BERT: the number of heads cannot be guessed.
+    with pytest.raises(CheckpointError, match="--bert-config"):
+        read_srl_checkpoint(str(folder), tokenizer=uncased_bert)
+    checkpoint = read_srl_checkpoint(str(folder), tokenizer=uncased_bert, bert_config=uncased_bert)
+    assert checkpoint.aligner.lowercase and checkpoint.model.config.num_attention_heads == 2
+    assert not read_srl_checkpoint(
+        str(folder), tokenizer=uncased_bert, bert_config=uncased_bert, lowercase=False
+    ).aligner.lowercase
+
+
+def test_bert_config_is_inferred_from_the_weights():
+    config = BertConfig(
+        vocab_size=99,
+        hidden_size=128,
+        num_hidden_layers=3,
+        num_attention_heads=2,
+        intermediate_size=200,
+        max_position_embeddings=40,
+        type_vocab_size=2,
+    )
+    state = to_srl_names({"bert." + k: v for k, v in BertModel(config).state_dict().items()})
+    inferred = infer_bert_config(state, "weights.th")
+    for key in (
+        "vocab_size",
+        "hidden_size",
+        "num_hidden_layers",
+        "num_attention_heads",
+        "intermediate_size",
+        "max_position_embeddings",
+        "type_vocab_size",
+    ):
+        assert getattr(inferred, key) == getattr(config, key), key
+
+
+def test_fine_tuning_from_an_srl_bert_archive_keeps_its_weights(srl_bert_archive, uncased_bert):
+    # `bert_model` may name an archive: the encoder and the rows of known labels carry over.
+    vocab = Vocabulary(non_padded_namespaces=["*labels"])
+    vocab.add_tokens_to_namespace(["O", "B-ARG1", "I-ARG1", "B-V", "B-ARGM-TMP"], "labels")
+    model = HfSrlModel(vocab, bert_model=str(srl_bert_archive))
+    assert resolve_checkpoint(str(srl_bert_archive)) == resolve_checkpoint(str(srl_bert_archive))
+    upstream = read_srl_checkpoint(str(srl_bert_archive)).model
+    assert torch.equal(
+        model.bert.encoder.layer[1].output.dense.weight,
+        upstream.bert.encoder.layer[1].output.dense.weight,
+    )
+    for new_id, label in enumerate(["O", "B-ARG1", "I-ARG1", "B-V"]):
+        old_id = LABELS.index(label)
+        assert torch.equal(model.classifier.weight[new_id], upstream.classifier.weight[old_id])
+    assert model.hf_model.predicate_classifier is not None  # a new head, trained from here
+
+
+def test_export_folder_loads_without_allennlp_files(srl_bert_archive, tmp_path):
+    from srl_plugin.archival import write_export
+
+    checkpoint = read_srl_checkpoint(str(srl_bert_archive))
+    export = write_export(checkpoint, str(tmp_path / "export"))
+    archive = load_srl_archive(export)
+    assert archive.config["model"]["bert_model"] == export
+    for name, tensor in checkpoint.model.state_dict().items():
+        assert torch.equal(archive.model.state_dict()[name], tensor), name
+    shutil.rmtree(export)

@@ -1,0 +1,148 @@
+"""
+End to end: `allennlp train` with the hf_export callback gives an AllenNLP archive and a Hugging
+Face export that agree (logits, tags), and the archive needs nothing but itself.
+"""
+import json
+import os
+import shutil
+import tarfile
+
+import pytest
+import torch
+from allennlp.data import Batch
+from allennlp.models.archival import load_archive
+from transformers import BertForTokenClassification
+
+from srl_plugin.hf.decoding import bio_transition_constraints, viterbi_decode_bio
+from tests.conftest import EWT_SAMPLE, allennlp_command, train_tiny
+
+
+@pytest.fixture(scope="module")
+def archive(trained_run):
+    return load_archive(str(trained_run / "model.tar.gz"))
+
+
+@pytest.fixture(scope="module")
+def frames(archive):
+    """The EWT sample's predicate instances, read by the archive's own dataset reader."""
+    instances = list(archive.validation_dataset_reader.read(str(EWT_SAMPLE)))
+    return [i for i in instances if i["metadata"]["is_frame"] and i["metadata"]["verb_index"] is not None]
+
+
+def test_export_loads_with_plain_transformers_and_misses_nothing(trained_run):
+    model, info = BertForTokenClassification.from_pretrained(
+        str(trained_run / "hf_model"), output_loading_info=True
+    )
+    assert info["missing_keys"] == []
+    # Only the predicate head, which BertForSemanticRoleLabeling reads, is unused here.
+    assert info["unexpected_keys"] and all(
+        key.startswith("predicate_classifier.") for key in info["unexpected_keys"]
+    )
+    vocabulary = (trained_run / "vocabulary" / "labels.txt").read_text().splitlines()
+    assert [model.config.id2label[i] for i in range(len(vocabulary))] == vocabulary
+    assert model.config.label2id == {label: i for i, label in enumerate(vocabulary)}
+
+
+def test_export_holds_tokenizer_and_model_card(trained_run):
+    export = trained_run / "hf_model"
+    for name in ("config.json", "pytorch_model.bin", "vocab.txt", "tokenizer.json", "README.md"):
+        assert (export / name).is_file(), name
+    card = (export / "README.md").read_text()
+    assert "f1-measure-overall" in card and "BertForTokenClassification" in card
+    # No staging folder is left behind.
+    assert not [p for p in os.listdir(trained_run) if p.startswith(".hf_model")]
+
+
+def test_export_logits_equal_allennlp_model_logits(archive, frames, trained_run):
+    exported = BertForTokenClassification.from_pretrained(str(trained_run / "hf_model")).eval()
+    archive.model.eval()
+    batch = Batch(frames[:40])
+    batch.index_instances(archive.model.vocab)
+    tensors = batch.as_tensor_dict()
+    with torch.no_grad():
+        ours = archive.model(**tensors)
+        mask = ours["mask"]
+        theirs = exported(
+            input_ids=tensors["tokens"]["tokens"]["tokens"],
+            attention_mask=mask.long(),
+            token_type_ids=tensors["verb_indicator"],
+        ).logits
+    assert torch.allclose(ours["logits"][mask], theirs[mask], atol=1e-5)
+
+
+def test_export_tags_equal_allennlp_predict(trained_run, frames, tmp_path):
+    lines = [
+        {"tokens": i["metadata"]["words"], "predicates": [i["metadata"]["predicate_indices"]]}
+        for i in frames
+    ]
+    input_file = tmp_path / "frames.jsonl"
+    input_file.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    output_file = tmp_path / "predicted.jsonl"
+    result = allennlp_command(
+        "predict",
+        str(trained_run / "model.tar.gz"),
+        str(input_file),
+        "--batch-size",
+        "16",
+        "--output-file",
+        str(output_file),
+        "--silent",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    predicted = [json.loads(line) for line in output_file.read_text().splitlines()]
+    assert len(predicted) == len(lines)
+
+    # The export through plain transformers, decoded with the plugin's decoder, one by one.
+    export = str(trained_run / "hf_model")
+    model = BertForTokenClassification.from_pretrained(export).eval()
+    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    transitions, start_transitions = bio_transition_constraints(labels)
+    non_trivial = 0
+    for instance, output in zip(frames, predicted):
+        ids = torch.tensor([[t.text_id for t in instance["tokens"].tokens]])
+        types = torch.tensor([instance["verb_indicator"].labels])
+        with torch.no_grad():
+            logits = model(input_ids=ids, token_type_ids=types).logits
+        path = viterbi_decode_bio(
+            torch.softmax(logits, -1), [ids.size(1)], transitions, start_transitions
+        )[0]
+        # Words outside the window of a sentence longer than the encoder are tagged O.
+        tags = ["O"] * len(instance["metadata"]["words"])
+        start = instance["metadata"]["window"][0]
+        for position, offset in enumerate(instance["metadata"]["offsets"]):
+            tags[start + position] = labels[path[offset]]
+        assert output["verbs"][0]["tags"] == tags
+        non_trivial += any(tag not in ("O", "B-V", "I-V") for tag in tags)
+    # The tiny model has learned some arguments, so the comparison is not all-O against all-O.
+    assert non_trivial >= len(frames) // 10
+    _write_modern_fixture(trained_run, lines, predicted)
+
+
+def _write_modern_fixture(trained_run, lines, predicted):
+    # CI checks the same export in the modern environment (tests/hf/test_modern_environment.py).
+    target = os.environ.get("SRL_PLUGIN_MODERN_FIXTURE")
+    if not target:
+        return
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(trained_run / "hf_model", os.path.join(target, "export"))
+    expected = [{"input": line, "tags": [v["tags"] for v in out["verbs"]]} for line, out in zip(lines, predicted)]
+    with open(os.path.join(target, "expected.json"), "w") as expected_file:
+        json.dump(expected, expected_file)
+
+
+def test_archive_is_self_contained_and_carries_the_export(trained_run):
+    # The checkpoint folder was deleted after training (see the trained_run fixture).
+    with tarfile.open(trained_run / "model.tar.gz") as archive_file:
+        names = archive_file.getnames()
+    assert "hf_model/config.json" in names and "hf_model/pytorch_model.bin" in names
+    archive = load_archive(str(trained_run / "model.tar.gz"))
+    assert archive.model.hf_model.config.num_labels == archive.model.vocab.get_vocab_size("labels")
+
+
+def test_failed_training_writes_no_export_and_keeps_the_error(tiny_bert, tmp_path):
+    output = tmp_path / "run"
+    result = train_tiny(tiny_bert, str(output), '{"trainer.validation_metric": "+no_such_metric"}')
+    assert result.returncode != 0
+    assert "no_such_metric" in result.stderr
+    assert not (output / "hf_model").exists()
+    assert not [p for p in os.listdir(output) if p.startswith(".hf_model")]
