@@ -6,8 +6,8 @@ same EWT PropBank subset, from the same checkpoint (all-MiniLM-L6-v2), with the 
 hyperparameters (allennlp-models' `bert_base_srl.jsonnet`), epochs and seeds. Printed side by side:
 training and validation instances/s, peak memory and dev F1, with ratios ours/upstream.
 
-    python benchmarks/train_vs_upstream.py                      # the README's figures
-    python benchmarks/train_vs_upstream.py --train-sentences 200 --dev-sentences 100   # a smoke run
+    python benchmarks/train_vs_upstream.py --threads 1 --json /tmp/bench_train.json  # README
+    python benchmarks/train_vs_upstream.py --train-sentences 200 --dev-sentences 100  # smoke run
 
 How each figure is measured (identically for every run):
 
@@ -15,7 +15,9 @@ How each figure is measured (identically for every run):
   configs) wraps the trainer's `_train_epoch` and `_validation_loss`, so the times cover exactly
   the training epochs (batching, forward, backward, optimizer steps) and the validation passes
   (forward, decoding, span F1) - not process start, data reading, vocabulary or model loading,
-  checkpointing or archiving. Instances are counted batch by batch in the same callback.
+  checkpointing or archiving. Instances are counted batch by batch in the same callback. CPU
+  time (the process's and its finished children's, e.g. upstream's srl-eval.pl) is taken
+  alongside: on a shared machine it is the steadier figure.
 * peak memory: the maximum resident set size of the `allennlp train` process, from the
   `os.wait4` resource usage of that child alone.
 * dev F1: `best_validation_f1-measure-overall` of `metrics.json` (span F1 equal to srl-eval.pl:
@@ -81,12 +83,20 @@ def _batch_size(batch: Any) -> int:
     return int(size(0)) if callable(size) else 0
 
 
+def _cpu_seconds() -> float:
+    # CPU time of all this process's threads and of its finished children (upstream's span
+    # metric runs srl-eval.pl in a subprocess per batch): much less sensitive than wall time to
+    # other load on the machine.
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def _register_timer() -> None:
     import torch
     from allennlp.training.callbacks.callback import TrainerCallback
 
     @TrainerCallback.register("benchmark_timer")
-    class BenchmarkTimer(TrainerCallback):  # noqa: F841 (registered, not referenced)
+    class BenchmarkTimer(TrainerCallback):
         """Times the trainer's training epochs and validation passes and counts their instances."""
 
         def on_start(self, trainer: Any, is_primary: bool = True, **kwargs: Any) -> None:
@@ -103,11 +113,10 @@ def _register_timer() -> None:
         def _timed(self, method: Any, name: str, is_training: bool) -> Any:
             def timed(*args: Any, **kwargs: Any) -> Any:
                 self._counts[is_training] = 0
-                start, cpu_start = time.perf_counter(), time.process_time()
+                start, cpu_start = time.perf_counter(), _cpu_seconds()
                 result = method(*args, **kwargs)
                 self.timings[f"{name}_seconds"].append(time.perf_counter() - start)
-                # CPU time of all the process's threads: less sensitive to other load than wall time.
-                self.timings[f"{name}_cpu_seconds"].append(time.process_time() - cpu_start)
+                self.timings[f"{name}_cpu_seconds"].append(_cpu_seconds() - cpu_start)
                 self.timings[f"{name}_instances"].append(self._counts[is_training])
                 return result
 
@@ -372,8 +381,13 @@ def train_in_child(
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, cwd=run_dir, env=env
         )
-        # wait4 gives this child's own resource usage (ru_maxrss in KiB on Linux).
-        _, status, usage = os.wait4(process.pid, 0)
+        try:
+            # wait4 gives this child's own resource usage (ru_maxrss in KiB on Linux).
+            _, status, usage = os.wait4(process.pid, 0)
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
         process.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
     if process.returncode != 0:
@@ -385,19 +399,20 @@ def train_in_child(
     with open(os.path.join(serialization_dir, "metrics.json"), encoding="utf-8") as metrics_file:
         metrics = json.load(metrics_file)
     result: Dict[str, Any] = {}
-    for phase, name in (("train", "train"), ("validation", "validation")):
+    for phase in ("train", "validation"):
         instances = sum(timings[f"{phase}_instances"])
-        seconds, cpu_seconds = sum(timings[f"{phase}_seconds"]), sum(
-            timings[f"{phase}_cpu_seconds"]
-        )
-        result[f"{name}_instances"] = instances
-        result[f"{name}_seconds"] = seconds
-        result[f"{name}_instances_per_s"] = instances / seconds if seconds else None
-        result[f"{name}_cpu_seconds"] = cpu_seconds
-        result[f"{name}_instances_per_cpu_s"] = instances / cpu_seconds if cpu_seconds else None
+        seconds = sum(timings[f"{phase}_seconds"])
+        cpu_seconds = sum(timings[f"{phase}_cpu_seconds"])
+        result[f"{phase}_instances"] = instances
+        result[f"{phase}_seconds"] = seconds
+        result[f"{phase}_instances_per_s"] = instances / seconds if seconds else None
+        result[f"{phase}_cpu_seconds"] = cpu_seconds
+        result[f"{phase}_instances_per_cpu_s"] = instances / cpu_seconds if cpu_seconds else None
     result.update(
         {
             "peak_rss_mb": usage.ru_maxrss / 1024,
+            "process_cpu_seconds": usage.ru_utime + usage.ru_stime,
+            "archive_mb": os.path.getsize(os.path.join(serialization_dir, "model.tar.gz")) / 2**20,
             "allennlp_peak_worker_0_memory_mb": metrics.get("peak_worker_0_memory_MB"),
             "dev_f1": metrics.get("best_validation_f1-measure-overall"),
             "dev_precision": metrics.get("best_validation_precision-overall"),
@@ -433,6 +448,8 @@ ROWS = (
     ("cuda_peak_mb", "peak CUDA memory (MiB)", 0, "lower"),
     ("dev_f1", "dev F1 (span, srl-eval)", 4, "higher"),
     ("process_wall_seconds", "allennlp train wall time (s)", 1, None),
+    ("process_cpu_seconds", "allennlp train CPU time (s)", 1, None),
+    ("archive_mb", "model.tar.gz size (MiB)", 0, None),
 )
 
 
@@ -503,7 +520,7 @@ def environment() -> Dict[str, Any]:
         "cpu": cpu,
         "cpu_count": os.cpu_count(),
         "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "torch_threads": torch.get_num_threads(),
+        "torch_default_threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "allennlp": allennlp.version.VERSION,
@@ -525,7 +542,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help="the EWT PropBank conll2012 folder (with train/ and dev/), or a .tar.gz of it such "
         "as data/ewt_propbank_srl.tar.gz (used anyway when the default folder is missing)",
     )
-    parser.add_argument("--train-sentences", type=int, default=1000, help="training sentences")
+    parser.add_argument("--train-sentences", type=int, default=2000, help="training sentences")
     parser.add_argument("--dev-sentences", type=int, default=500, help="dev sentences")
     parser.add_argument("--epochs", type=int, default=1, help="num_epochs of both runs")
     parser.add_argument("--batch-size", type=int, default=32, help="bucket batch size")

@@ -11,6 +11,7 @@ Archives are untrusted input. Unlike AllenNLP's `load_archive`, nothing here run
 (`load_torch_weights` admits tensors only) or lets a tar member write outside its folder: every
 member is checked before anything is extracted, and links are never created.
 """
+
 import atexit
 import json
 import logging
@@ -57,6 +58,8 @@ WEIGHTS_NAME = "weights.th"
 BEST_WEIGHTS_NAME = "best.th"
 VOCABULARY_DIR = "vocabulary"
 LABELS_NAMESPACE = "labels"
+# `allennlp evaluate` needs a data loader in the archive's config: training_configs/srl.jsonnet's.
+DEFAULT_DATA_LOADER = {"batch_sampler": {"type": "bucket", "batch_size": 32}}
 # BERT checkpoints published by Google all have 64-wide attention heads.
 ATTENTION_HEAD_SIZE = 64
 
@@ -135,6 +138,11 @@ def _check_members(archive: str, members: Sequence[tarfile.TarInfo]) -> Dict[str
     that member be written through it). Returns each link's path and the file it points to.
     """
     paths = {member.name: _member_path(archive, member.name) for member in members}
+    seen = set()
+    for member in members:
+        if not member.isdir() and paths[member.name] in seen:
+            raise CheckpointError(f"{archive}: refusing member {member.name!r}: it appears twice")
+        seen.add(paths[member.name])
     files = {paths[m.name] for m in members if m.isfile()}
     links = {}
     for member in members:
@@ -205,6 +213,10 @@ def safe_extract(archive: str, target: str) -> None:
                     assert source is not None  # a regular file always has data
                     with source, open(destination, "wb") as output:
                         shutil.copyfileobj(source, output)
+            for link, file in links.items():
+                destination = os.path.join(target, *link.split("/"))
+                os.makedirs(os.path.dirname(destination), exist_ok=True)
+                shutil.copyfile(os.path.join(target, *file.split("/")), destination)
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
         if created:
             shutil.rmtree(target, ignore_errors=True)
@@ -213,10 +225,6 @@ def safe_extract(archive: str, target: str) -> None:
         raise CheckpointError(
             f"{archive}: not a readable tar.gz archive (truncated or corrupt?): {error}"
         ) from None
-    for link, file in links.items():
-        destination = os.path.join(target, *link.split("/"))
-        os.makedirs(os.path.dirname(destination), exist_ok=True)
-        shutil.copyfile(os.path.join(target, *file.split("/")), destination)
 
 
 @contextmanager
@@ -295,6 +303,7 @@ def read_srl_checkpoint(
         return _read_export(path)
     with _unpacked(path) as folder:
         config = _read_json(folder, CONFIG_FILE, path)
+        _refuse_code_references(config, os.path.join(path, CONFIG_FILE))
         model_type = (config.get("model") or {}).get("type")
         if model_type == "hf_srl":
             checkpoint = _read_own_archive(folder, path, config)
@@ -310,16 +319,38 @@ def read_srl_checkpoint(
         metrics_path = os.path.join(folder, "metrics.json")
         if os.path.isfile(metrics_path):
             metrics = _read_json(folder, "metrics.json", path)
-            checkpoint.metrics = {k: v for k, v in metrics.items() if k.startswith("best_validation_")}
+            checkpoint.metrics = {
+                k: v for k, v in metrics.items() if k.startswith("best_validation_")
+            }
     return checkpoint
+
+
+def _refuse_code_references(value: Any, shown: str) -> None:
+    # AllenNLP imports whatever a dotted "type" names (`"type": "os.system"` calls it) and loads
+    # "_pretrained" archives with plain torch.load: an untrusted config may use neither.
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "_pretrained":
+                raise CheckpointError(f"{shown}: refusing '_pretrained': it loads another archive")
+            if key == "type" and isinstance(item, str) and "." in item:
+                raise CheckpointError(
+                    f"{shown}: refusing type {item!r}: an archive may name registered classes, "
+                    "not code to import"
+                )
+            _refuse_code_references(item, shown)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_code_references(item, shown)
 
 
 def _read_export(path: str) -> SrlCheckpoint:
     if not os.path.isfile(os.path.join(path, CONFIG_FILE)):
-        raise CheckpointError(f"{path}: not an AllenNLP archive or Hugging Face export (no {CONFIG_FILE})")
+        raise CheckpointError(
+            f"{path}: not an AllenNLP archive or Hugging Face export (no {CONFIG_FILE})"
+        )
     config = _bert_config(path, path)
-    weights = _first_file(path, (SAFETENSORS_FILE, PYTORCH_FILE))
     state = to_srl_names(read_checkpoint_weights(path))
+    weights = _first_file(path, (SAFETENSORS_FILE, PYTORCH_FILE)) or path
     labels = checkpoint_labels(path)
     model = _build_exact(config, state, labels, weights, os.path.join(path, CONFIG_FILE))
     predicate_head = model.predicate_classifier is not None
@@ -331,6 +362,7 @@ def _read_export(path: str) -> SrlCheckpoint:
             "predicate_instances": predicate_head,
         },
         "model": {"type": "hf_srl", "bert_model": export, "predicate_head": predicate_head},
+        "data_loader": DEFAULT_DATA_LOADER,
     }
     return SrlCheckpoint(model, _aligner(path), experiment, base_checkpoint=export)
 
@@ -382,10 +414,14 @@ def _read_srl_bert_archive(
             f"{hf_config.vocab_size} embeddings: it is not this archive's BERT vocabulary"
         )
     base = bert_model if isinstance(bert_model, str) else f"{os.path.basename(path)} (srl_bert)"
-    experiment = {
-        key: config[key] for key in ("train_data_path", "validation_data_path") if key in config
+    kept = ("train_data_path", "validation_data_path", "data_loader", "validation_data_loader")
+    experiment = {key: config[key] for key in kept if key in config}
+    experiment.setdefault("data_loader", DEFAULT_DATA_LOADER)
+    experiment["dataset_reader"] = {
+        "type": "hf_srl",
+        "bert_model": base,
+        "predicate_instances": False,
     }
-    experiment["dataset_reader"] = {"type": "hf_srl", "bert_model": base, "predicate_instances": False}
     if reader_params.get("domain_identifier"):
         experiment["dataset_reader"]["domain_identifier"] = reader_params["domain_identifier"]
     experiment["model"] = {
@@ -419,9 +455,7 @@ def _srl_bert_config(
     source: str,
 ) -> BertConfig:
     if bert_config is not None:
-        if os.path.isdir(bert_config):
-            return _bert_config(bert_config, source)
-        return BertConfig.from_json_file(bert_config)
+        return _bert_config(bert_config, source)
     if isinstance(bert_model, dict):
         return BertConfig.from_dict(bert_model)
     if isinstance(bert_model, str):
@@ -490,9 +524,10 @@ def _srl_bert_aligner(
     candidates = [tokenizer] if tokenizer else [reader_bert, bert_model]
     for candidate in candidates:
         if isinstance(candidate, str) and _has_vocabulary(candidate):
-            base = WordPieceAligner.from_pretrained(candidate)
+            base = _aligner(candidate)
+            # SrlReader writes the literal "[CLS]" and "[SEP]" whatever the tokenizer's config says.
             return WordPieceAligner(
-                base.vocab, lowercase, base.unk_token, base.cls_token, base.sep_token, base.pad_token
+                base.vocab, lowercase, unk_token=base.unk_token, pad_token=base.pad_token
             )
     if tokenizer:
         raise CheckpointError(f"{tokenizer}: no {VOCAB_FILE} (or WordPiece {FAST_TOKENIZER_FILE})")
@@ -508,7 +543,9 @@ def _srl_bert_aligner(
 
 
 def _has_vocabulary(folder: str) -> bool:
-    return any(os.path.isfile(os.path.join(folder, name)) for name in (VOCAB_FILE, FAST_TOKENIZER_FILE))
+    return any(
+        os.path.isfile(os.path.join(folder, name)) for name in (VOCAB_FILE, FAST_TOKENIZER_FILE)
+    )
 
 
 def _build_exact(
@@ -577,11 +614,12 @@ def _first_file(folder: str, names: Sequence[str]) -> Optional[str]:
     return None
 
 
-def _bert_config(folder: str, shown: str) -> BertConfig:
+def _bert_config(path: str, shown: str) -> BertConfig:
+    # `path`: a checkpoint folder or a config.json.
     try:
-        return BertConfig.from_pretrained(folder)
+        return BertConfig.from_pretrained(path)
     except (OSError, ValueError) as error:
-        raise CheckpointError(f"{shown}: unreadable BERT config in {folder}: {error}") from None
+        raise CheckpointError(f"{shown}: unreadable BERT config {path}: {error}") from None
 
 
 def _aligner(folder: str) -> WordPieceAligner:

@@ -6,6 +6,7 @@ inconsistent must all be refused with an error that names the file and the probl
 The allennlp-models archives here are built in code (an untrained `SrlBert`), which is all these
 checks need; `tests/commands/` compares with a trained one.
 """
+
 import io
 import json
 import os
@@ -26,6 +27,7 @@ from srl_plugin.archival import (
     read_srl_checkpoint,
     resolve_checkpoint,
     safe_extract,
+    write_archive,
 )
 from srl_plugin.hf.checkpoint import CheckpointError, load_torch_weights, to_srl_names
 from srl_plugin.models.hf_srl import HfSrlModel
@@ -117,8 +119,16 @@ def link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tarfile.TarIn
         # A link to a folder of the archive would let a later member be written through it.
         (link("here", "."), "is not a file of the archive"),
     ],
-    ids=["parent", "nested-parent", "absolute", "symlink", "relative-symlink", "hardlink",
-         "absolute-hardlink", "folder-symlink"],
+    ids=[
+        "parent",
+        "nested-parent",
+        "absolute",
+        "symlink",
+        "relative-symlink",
+        "hardlink",
+        "absolute-hardlink",
+        "folder-symlink",
+    ],
 )
 def test_unsafe_members_are_refused_before_anything_is_written(tmp_path, member, problem):
     archive = malicious_tar(tmp_path / "model.tar.gz", member)
@@ -142,6 +152,16 @@ def test_member_inside_a_link_is_refused(tmp_path):
         inner = tarfile.TarInfo("alias/evil")
         tar.addfile(inner, io.BytesIO(b""))
     with pytest.raises(CheckpointError, match="inside link 'alias'"):
+        safe_extract(str(tmp_path / "model.tar.gz"), str(tmp_path / "out"))
+
+
+def test_member_written_twice_is_refused(tmp_path):
+    with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as tar:
+        data = tarfile.TarInfo("config.json")
+        data.size = 2
+        tar.addfile(data, io.BytesIO(b"{}"))
+        tar.addfile(link("config.json", "config.json"))
+    with pytest.raises(CheckpointError, match="'config.json': it appears twice"):
         safe_extract(str(tmp_path / "model.tar.gz"), str(tmp_path / "out"))
 
 
@@ -191,7 +211,9 @@ def test_weights_that_would_run_code_are_refused(uncased_bert, tmp_path):
     )
     # Both torch serializations: the zip file of torch >= 1.6 and the legacy pickle stream.
     legacy = tmp_path / "legacy.th"
-    torch.save({"payload": RunsACommand(f"touch {witness}")}, legacy, _use_new_zipfile_serialization=False)
+    torch.save(
+        {"payload": RunsACommand(f"touch {witness}")}, legacy, _use_new_zipfile_serialization=False
+    )
     for weights in (folder / "weights.th", legacy):
         with pytest.raises(CheckpointError, match="refusing to load posix.system"):
             load_torch_weights(str(weights))
@@ -235,7 +257,9 @@ def test_fewer_layers_in_the_config_than_in_the_weights(uncased_bert, tmp_path):
     config = json.loads((Path(uncased_bert) / "config.json").read_text())
     config["num_hidden_layers"] = 1
     folder = write_srl_bert_folder(tmp_path / "files", uncased_bert, bert_model=config)
-    with pytest.raises(CheckpointError, match="do not fit the config .1 layers.: bert.encoder.layer.1"):
+    with pytest.raises(
+        CheckpointError, match="do not fit the config .1 layers.: bert.encoder.layer.1"
+    ):
         read_srl_checkpoint(str(folder))
 
 
@@ -250,6 +274,26 @@ def test_labels_that_do_not_fit_the_weights_are_a_clear_error(uncased_bert, tmp_
         f"{archive}/vocabulary/labels.txt has 8 labels but the classifier in "
         f"{archive}/weights.th has 7 rows"
     )
+
+
+def test_config_naming_code_is_refused(srl_bert_archive, tmp_path):
+    # AllenNLP imports and calls whatever a dotted "type" names: here, loading this plugin's
+    # archive would build its validation reader with `os.system(command=...)`.
+    witness = tmp_path / "pwned"
+    write_archive(read_srl_checkpoint(str(srl_bert_archive)), str(tmp_path / "model.tar.gz"))
+    folder = tmp_path / "files"
+    safe_extract(str(tmp_path / "model.tar.gz"), str(folder))
+    config = json.loads((folder / "config.json").read_text())
+    assert config["model"]["type"] == "hf_srl"
+    config["validation_dataset_reader"] = {"type": "os.system", "command": f"touch {witness}"}
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="refusing type 'os.system'"):
+        load_srl_archive(str(folder))
+    config["validation_dataset_reader"] = {"_pretrained": {"archive_file": "x.tar.gz", "path": ""}}
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="refusing '_pretrained'"):
+        load_srl_archive(str(folder))
+    assert not witness.exists()
 
 
 def test_unknown_model_type_is_refused(tmp_path):
@@ -270,7 +314,9 @@ def test_srl_bert_archive_loads_with_all_its_weights(srl_bert_archive, uncased_b
     archive = load_srl_archive(str(srl_bert_archive))
     model = archive.model
     assert isinstance(model, HfSrlModel) and model.hf_model.predicate_classifier is None
-    assert model.vocab.get_token_to_index_vocabulary("labels") == {l: i for i, l in enumerate(LABELS)}
+    assert model.vocab.get_token_to_index_vocabulary("labels") == {
+        l: i for i, l in enumerate(LABELS)
+    }
     state = model.state_dict()
     for name, tensor in upstream.items():
         if "pooler" in name or name.endswith("position_ids"):
@@ -282,21 +328,39 @@ def test_srl_bert_archive_loads_with_all_its_weights(srl_bert_archive, uncased_b
     assert archive.config["dataset_reader"]["predicate_instances"] is False
 
 
+def test_srl_bert_archive_with_a_bert_config_dict(uncased_bert, srl_bert_archive, tmp_path):
+    # `bert_model` may be the BertConfig itself, as when SrlBert is built for loading.
+    config = json.loads((Path(uncased_bert) / "config.json").read_text())
+    folder = write_srl_bert_folder(tmp_path / "files", uncased_bert, bert_model=config)
+    from_dict = read_srl_checkpoint(str(folder)).model
+    from_path = read_srl_checkpoint(str(srl_bert_archive)).model
+    assert from_dict.config.to_diff_dict() == from_path.config.to_diff_dict()
+    for name, tensor in from_path.state_dict().items():
+        assert torch.equal(from_dict.state_dict()[name], tensor), name
+
+
 def test_srl_bert_archive_of_a_bert_that_is_not_at_hand(uncased_bert, tmp_path):
     # An archive naming its BERT (as the published one names "bert-base-uncased") that is
     # neither a local folder nor in the Hugging Face cache: no vocabulary, no config inside.
     name = "no-such-bert-uncased"
-    folder = write_srl_bert_folder(tmp_path / "files", uncased_bert, bert_model=name, reader_bert=name)
+    folder = write_srl_bert_folder(
+        tmp_path / "files", uncased_bert, bert_model=name, reader_bert=name
+    )
     with pytest.raises(CheckpointError, match="--tokenizer DIR"):
         read_srl_checkpoint(str(folder))
     # A 32-wide BERT: the number of heads cannot be guessed.
     with pytest.raises(CheckpointError, match="--bert-config"):
         read_srl_checkpoint(str(folder), tokenizer=uncased_bert)
-    checkpoint = read_srl_checkpoint(str(folder), tokenizer=uncased_bert, bert_config=uncased_bert)
+    config_file = os.path.join(uncased_bert, "config.json")
+    checkpoint = read_srl_checkpoint(str(folder), tokenizer=uncased_bert, bert_config=config_file)
     assert checkpoint.aligner.lowercase and checkpoint.model.config.num_attention_heads == 2
     assert not read_srl_checkpoint(
         str(folder), tokenizer=uncased_bert, bert_config=uncased_bert, lowercase=False
     ).aligner.lowercase
+    with pytest.raises(CheckpointError, match=f"{tmp_path}: no vocab.txt"):
+        read_srl_checkpoint(str(folder), tokenizer=str(tmp_path))
+    with pytest.raises(CheckpointError, match="unreadable BERT config /no/such/config.json"):
+        read_srl_checkpoint(str(folder), tokenizer=uncased_bert, bert_config="/no/such/config.json")
 
 
 def test_bert_config_is_inferred_from_the_weights():

@@ -2,6 +2,7 @@
 `allennlp srl-export ARCHIVE OUTPUT_DIR`: the Hugging Face export of an SRL archive (this plugin's
 or allennlp-models' `srl_bert`), the same folder that the `hf_export` training callback writes.
 """
+
 import argparse
 import logging
 import os
@@ -43,7 +44,11 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         'reader did, when its bert_model_name contains "uncased")',
     )
     case.add_argument(
-        "--no-lowercase", dest="lowercase", action="store_const", const=False, help="do not lowercase"
+        "--no-lowercase",
+        dest="lowercase",
+        action="store_const",
+        const=False,
+        help="do not lowercase",
     )
 
 
@@ -77,7 +82,10 @@ class SrlExport(Subcommand):
 def export_from_args(args: argparse.Namespace) -> None:
     if os.path.exists(args.output_dir) and not args.force:
         # Before reading the source, which can take a while.
-        raise fail("srl-export", FileExistsError(f"{args.output_dir} already exists (use --force to replace it)"))
+        raise fail(
+            "srl-export",
+            FileExistsError(f"{args.output_dir} already exists (use --force to replace it)"),
+        )
     try:
         checkpoint = read_srl_checkpoint(
             args.archive, args.tokenizer, args.bert_config, args.lowercase

@@ -2,6 +2,7 @@
 `allennlp srl-import EXPORT_DIR OUTPUT_ARCHIVE`: an AllenNLP `model.tar.gz` of an `hf_srl` model
 from a Hugging Face export, for `allennlp predict`, `evaluate` and more fine-tuning.
 """
+
 import argparse
 import logging
 import os
@@ -40,7 +41,10 @@ class SrlImport(Subcommand):
 def import_from_args(args: argparse.Namespace) -> None:
     if os.path.exists(args.output_archive) and not args.force:
         # Before reading the source, which can take a while.
-        raise fail("srl-import", FileExistsError(f"{args.output_archive} already exists (use --force to replace it)"))
+        raise fail(
+            "srl-import",
+            FileExistsError(f"{args.output_archive} already exists (use --force to replace it)"),
+        )
     try:
         checkpoint = read_srl_checkpoint(
             args.export_dir, args.tokenizer, args.bert_config, args.lowercase

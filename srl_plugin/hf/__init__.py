@@ -8,6 +8,11 @@ from srl_plugin.hf.labeler import SemanticRoleLabeler, split_words
 from srl_plugin.hf.modeling import BertForSemanticRoleLabeling, SemanticRoleLabelingOutput
 from srl_plugin.hf.tokenization import WordPieceAligner
 
+try:  # The `semantic-role-labeling` pipeline task, where transformers has custom pipelines.
+    from srl_plugin.hf import pipeline as _pipeline  # noqa: F401
+except ImportError:
+    pass
+
 __all__ = [
     "BertForSemanticRoleLabeling",
     "SemanticRoleLabeler",

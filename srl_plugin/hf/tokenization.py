@@ -168,7 +168,7 @@ class WordPieceAligner:
         Writes `vocab.txt`, `tokenizer_config.json`, `special_tokens_map.json` and a fast
         `tokenizer.json` that split words exactly as `tokenize` does, so that
         `AutoTokenizer.from_pretrained(directory)(words, is_split_into_words=True)` gives the same
-        ids (`do_basic_tokenize=False` makes the slow `BertTokenizer` agree too).
+        ids with any transformers version.
         """
         os.makedirs(directory, exist_ok=True)
         tokens = sorted(self.vocab, key=self.vocab.__getitem__)
@@ -184,7 +184,9 @@ class WordPieceAligner:
             special["mask_token"] = "[MASK]"
         config = dict(
             special,
-            tokenizer_class="BertTokenizer",
+            # The generic fast class loads tokenizer.json as written; BertTokenizer would rebuild
+            # BERT's own normalizer and pre-tokenizer in transformers 5.
+            tokenizer_class="PreTrainedTokenizerFast",
             do_lower_case=self.lowercase,
             do_basic_tokenize=False,
             tokenize_chinese_chars=False,

@@ -1,0 +1,123 @@
+import pytest
+import torch
+from transformers import BertConfig
+
+from srl_plugin.hf.checkpoint import build_srl_model, read_checkpoint_weights, to_srl_names
+from srl_plugin.hf.labeler import SemanticRoleLabeler, parse_item, split_words
+from srl_plugin.hf.tokenization import WordPieceAligner
+
+LABELS = ["O", "B-V", "I-V", "B-ARG0", "I-ARG0", "B-ARG1", "I-ARG1"]
+
+
+@pytest.fixture(scope="module")
+def labeler(tiny_bert):
+    config = BertConfig.from_pretrained(tiny_bert)
+    model = build_srl_model(
+        config, to_srl_names(read_checkpoint_weights(tiny_bert)), LABELS, tiny_bert
+    )
+    torch.manual_seed(0)
+    with torch.no_grad():  # A head that finds predicates and arguments, so outputs are not empty.
+        model.predicate_classifier.bias.copy_(torch.tensor([0.0, 0.5, -5.0]))
+    return SemanticRoleLabeler(
+        model.eval(), WordPieceAligner.from_pretrained(tiny_bert), batch_size=4
+    )
+
+
+def test_split_words_without_spacy():
+    assert split_words("I don't think it's 3.5 km.") == [
+        "I",
+        "do",
+        "n't",
+        "think",
+        "it",
+        "'s",
+        "3.5",
+        "km",
+        ".",
+    ]
+    assert split_words("我们去北京") == ["我", "们", "去", "北", "京"]
+    assert split_words("bad\x00con\x07trol") == ["badcontrol"]
+    assert split_words("Привет, мир!") == ["Привет", ",", "мир", "!"]
+
+
+@pytest.mark.parametrize(
+    "item, message",
+    [
+        ("", "empty"),
+        ("  \t ", "empty"),
+        ({"sentence": 3}, "'sentence' must be a string"),
+        ({"tokens": "a b"}, "'tokens' must be a list of strings"),
+        ({"tokens": []}, "is empty"),
+        ({"tokens": ["a", " "]}, "word 1"),
+        ({"text": "x"}, "unknown keys ['text']"),
+        ({"sentence": "a", "tokens": ["a"]}, "exactly one"),
+        (
+            {"tokens": ["a", "b"], "predicates": [2]},
+            "predicate index 2 is outside the sentence (2 words)",
+        ),
+        ({"tokens": ["a", "b"], "predicates": [-1]}, "outside"),
+        ({"tokens": ["a", "b"], "predicates": ["1"]}, "not an integer"),
+        ({"tokens": ["a", "b"], "predicates": 1}, "must be a list"),
+        (42, "not int"),
+    ],
+)
+def test_bad_items_are_named(item, message):
+    with pytest.raises(ValueError, match=None) as error:
+        parse_item(item)
+    assert message in str(error.value)
+
+
+def test_batch_with_bad_items_labels_the_rest(labeler):
+    items = [
+        {"tokens": ["the", "man", "said", "it"], "predicates": [2]},
+        {"tokens": ["a"], "predicates": [4]},
+        "",
+        ["the", "man", "said", "it"],
+    ]
+    outputs = labeler.predict_batch(items, raise_errors=False)
+    assert "outside the sentence" in outputs[1]["error"] and "empty" in outputs[2]["error"]
+    first = outputs[0]["verbs"][0]
+    assert first["verb"] == "said" and first["predicate_indices"] == [2] and len(first["tags"]) == 4
+    assert [a["role"] for a in first["arguments"]] == [
+        label[2:] for label in first["tags"] if label.startswith("B-") and label != "B-V"
+    ]
+    assert outputs[3]["words"] == ["the", "man", "said", "it"]
+    with pytest.raises(ValueError, match="item 1: predicate index 4"):
+        labeler.predict_batch(items)
+
+
+def test_batching_does_not_change_tags(labeler):
+    sentences = [["the", "man", "said", "it", "was", "over"][: n + 2] for n in range(5)]
+    items = [{"tokens": s, "predicates": list(range(len(s)))} for s in sentences]
+    together = labeler.predict_batch(items)
+    alone = [labeler.predict(item) for item in items]
+    assert together == alone
+
+
+def test_5000_word_sentence_is_labelled_in_windows(labeler):
+    words = ["the", "man", "said"] * 1667
+    output = labeler.predict({"tokens": words, "predicates": [4000]})
+    tags = output["verbs"][0]["tags"]
+    assert len(tags) == len(words)
+    # The window around the predicate is at most 128 wordpieces (the tiny encoder); the rest is O.
+    labelled = [i for i, tag in enumerate(tags) if tag != "O"]
+    assert labelled and max(labelled) - min(labelled) < 128 and min(labelled) > 3800
+    found = labeler.predict(" ".join(words))  # Predicate identification over windows too.
+    assert len(found["words"]) == len(words)
+
+
+def test_any_script_and_control_characters(labeler):
+    for sentence in ["我们今天去北京。", "Привет мир", "a\x00b\x1fc d", "🙂 emoji ok", "ﷺ العربية"]:
+        output = labeler.predict(sentence)
+        assert len(output["words"]) > 0
+        for verb in output["verbs"]:
+            assert len(verb["tags"]) == len(output["words"])
+
+
+def test_description_is_allennlp_models_format():
+    from srl_plugin.hf.labeler import make_srl_string
+
+    words = ["The", "cat", "sat", "down"]
+    assert (
+        make_srl_string(words, ["B-ARG0", "I-ARG0", "B-V", "O"]) == "[ARG0: The cat] [V: sat] down"
+    )

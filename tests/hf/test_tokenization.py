@@ -1,0 +1,86 @@
+import pytest
+
+from srl_plugin.hf.frames import predicate_bio_labels, predicate_spans, wordpiece_frame
+from srl_plugin.hf.tokenization import WordPieceAligner, predicate_window
+from tests.conftest import EWT_SAMPLE
+from tests.tiny_bert import conll_words
+
+
+@pytest.fixture(scope="module")
+def aligner(tiny_bert):
+    return WordPieceAligner.from_pretrained(tiny_bert)
+
+
+def test_wordpieces_and_tags_equal_allennlp_models_reader(tiny_bert, aligner):
+    srl = pytest.importorskip("allennlp_models.structured_prediction.dataset_readers.srl")
+    reader = srl.SrlReader(bert_model_name=tiny_bert)
+    reader.lowercase_input = True  # What "uncased" in the name would give; our config says so.
+    count = multiword = 0
+    for instance in reader.read(str(EWT_SAMPLE)):
+        words, gold = instance["metadata"]["words"], instance["metadata"]["gold_tags"]
+        predicate = [i for i, tag in enumerate(gold) if tag.endswith("-V")]
+        frame = wordpiece_frame(aligner, words, predicate, 512, gold)
+        upstream_ids = [reader.bert_tokenizer.vocab[t.text] for t in instance["tokens"].tokens]
+        assert frame.input_ids == upstream_ids
+        assert frame.start_offsets == instance["metadata"]["offsets"]
+        assert frame.wordpiece_tags == list(instance["tags"].labels)
+        assert frame.token_type_ids == list(instance["verb_indicator"].labels)
+        multiword += len(predicate) > 1
+        count += 1
+    assert count == 227 and multiword > 0
+
+
+def test_multiword_predicate_indicator(aligner):
+    frame = wordpiece_frame(aligner, ["they", "broke", "up", "yesterday"], [1, 2], 512)
+    marked = [i for i, t in enumerate(frame.token_type_ids) if t]
+    assert marked and frame.start_offsets[1] == marked[0] and frame.start_offsets[3] > marked[-1]
+
+
+def test_lowercasing_follows_the_tokenizer_config():
+    vocab = {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "The": 4, "the": 5}
+    cased = WordPieceAligner(vocab, lowercase=False)
+    uncased = WordPieceAligner(cased.vocab, lowercase=True)
+    assert cased.tokenize(["The"]).ids == [2, 4, 3]
+    assert uncased.tokenize(["The"]).ids == [2, 5, 3]
+
+
+def test_overlong_word_is_unknown_as_in_transformers(aligner):
+    assert aligner.tokenize(["a" * 101]).ids[1:-1] == [aligner.unk_id]
+
+
+def test_window_keeps_the_predicate_and_fits():
+    starts = list(range(1, 1001))
+    ends = list(range(1, 1001))
+    start, end = predicate_window(starts, ends, [700], max_wordpieces=102)
+    assert start <= 700 < end and end - start == 100
+    assert predicate_window(starts[:10], ends[:10], [3], 512) == (0, 10)
+
+
+def test_frame_of_a_long_sentence_is_a_window(aligner):
+    words = ["the"] * 300
+    tags = ["O"] * 300
+    tags[100:110] = ["B-ARG0"] + ["I-ARG0"] * 9
+    tags[150] = "B-V"
+    frame = wordpiece_frame(aligner, words, [150], 64, tags)
+    assert len(frame.input_ids) <= 64
+    start, end = frame.window
+    assert start <= 150 < end
+    # An argument cut by the window starts with B-, never I-.
+    assert frame.wordpiece_tags[1].startswith(("B-", "O"))
+    word_tags = frame.word_tags(frame.wordpiece_tags, len(words))
+    assert word_tags[:start] == ["O"] * start and word_tags[150] == "B-V"
+
+
+def test_predicate_labels_round_trip():
+    frames = [["O", "B-V", "I-V", "B-ARG1"], ["B-ARG0", "O", "O", "B-V"]]
+    labels = predicate_bio_labels(4, frames)
+    assert labels == [0, 1, 2, 1]
+    assert predicate_spans(labels) == [[1, 2], [3]]
+
+
+def test_vocabulary_from_tokenizer_json_only(tmp_path, aligner):
+    aligner.save_pretrained(str(tmp_path), model_max_length=128)
+    (tmp_path / "vocab.txt").unlink()
+    again = WordPieceAligner.from_pretrained(str(tmp_path))
+    words = conll_words(str(EWT_SAMPLE))[:200]
+    assert again.tokenize(words).ids == aligner.tokenize(words).ids
