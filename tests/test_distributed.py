@@ -1,0 +1,18 @@
+"""AllenNLP's distributed training with two CPU workers: it runs, reports F1, exports once."""
+import json
+
+from tests.conftest import train_tiny
+
+
+def test_two_cpu_workers(tiny_bert, tmp_path):
+    output = tmp_path / "run"
+    overrides = json.dumps({"distributed": {"cuda_devices": [-1, -1]}, "trainer.num_epochs": 2})
+    result = train_tiny(tiny_bert, str(output), overrides)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert "best_validation_f1-measure-overall" in metrics
+    assert "best_validation_predicate-f1" in metrics
+    log = (output / "out.log").read_text() + result.stderr
+    assert log.count("wrote the Hugging Face export") == 1
+    assert (output / "hf_model" / "pytorch_model.bin").is_file()
+    assert (output / "model.tar.gz").is_file()
