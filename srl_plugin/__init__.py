@@ -6,6 +6,7 @@ itself registers the AllenNLP components (`--include-package srl_plugin` and the
 `.allennlp_plugins` file both import only this module), so it does so only when AllenNLP is
 installed.
 """
+
 __version__ = "0.1.0"
 
 try:

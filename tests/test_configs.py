@@ -1,4 +1,5 @@
 """Every shipped config builds: reader, data, vocabulary, model and trainer (a dry run)."""
+
 import glob
 import os
 
@@ -8,7 +9,9 @@ from allennlp.common import Params
 
 from tests.conftest import CONFIGS_ROOT, EWT_SAMPLE, FIXTURES_ROOT
 
-CONFIGS = sorted(glob.glob(str(CONFIGS_ROOT / "*.jsonnet"))) + [str(FIXTURES_ROOT / "tiny_srl.jsonnet")]
+CONFIGS = sorted(glob.glob(str(CONFIGS_ROOT / "*.jsonnet"))) + [
+    str(FIXTURES_ROOT / "tiny_srl.jsonnet")
+]
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=os.path.basename)

@@ -1,4 +1,5 @@
 """AllenNLP's distributed training with two CPU workers: it runs, reports F1, exports once."""
+
 import json
 
 from tests.conftest import train_tiny

@@ -2,6 +2,7 @@
 End to end: `allennlp train` with the hf_export callback gives an AllenNLP archive and a Hugging
 Face export that agree (logits, tags), and the archive needs nothing but itself.
 """
+
 import json
 import os
 import shutil
@@ -26,7 +27,11 @@ def archive(trained_run):
 def frames(archive):
     """The EWT sample's predicate instances, read by the archive's own dataset reader."""
     instances = list(archive.validation_dataset_reader.read(str(EWT_SAMPLE)))
-    return [i for i in instances if i["metadata"]["is_frame"] and i["metadata"]["verb_index"] is not None]
+    return [
+        i
+        for i in instances
+        if i["metadata"]["is_frame"] and i["metadata"]["verb_index"] is not None
+    ]
 
 
 def test_export_loads_with_plain_transformers_and_misses_nothing(trained_run):
@@ -125,7 +130,10 @@ def _write_modern_fixture(trained_run, lines, predicted):
         return
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(trained_run / "hf_model", os.path.join(target, "export"))
-    expected = [{"input": line, "tags": [v["tags"] for v in out["verbs"]]} for line, out in zip(lines, predicted)]
+    expected = [
+        {"input": line, "tags": [v["tags"] for v in out["verbs"]]}
+        for line, out in zip(lines, predicted)
+    ]
     with open(os.path.join(target, "expected.json"), "w") as expected_file:
         json.dump(expected, expected_file)
 

@@ -1,4 +1,5 @@
 """Tiny BERT checkpoints built in code (no downloads), shared by the tests and benchmarks."""
+
 import glob
 import json
 import os

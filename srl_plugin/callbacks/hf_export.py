@@ -2,6 +2,7 @@
 `hf_export`: writes the Hugging Face export of the best weights into the serialization folder
 at the end of training, so one `allennlp train` run gives both serializations.
 """
+
 import json
 import logging
 import os

@@ -2,6 +2,7 @@
 `hf_srl`: CoNLL-2012 SRL for `hf_srl` models, one instance per predicate (like allennlp-models'
 `srl` reader), plus one predicate-identification instance per sentence.
 """
+
 import logging
 import os
 from typing import Any, Dict, Iterable, Optional, Sequence
@@ -166,4 +167,3 @@ class HfSrlReader(DatasetReader):
 
     def apply_token_indexers(self, instance: Instance) -> None:
         instance.fields["tokens"].token_indexers = self._token_indexers  # type: ignore
-

@@ -2,6 +2,7 @@
 The Hugging Face side of srl_plugin: loading exports, labelling raw sentences, decoding. Nothing
 under this package imports AllenNLP.
 """
+
 from srl_plugin.hf.checkpoint import load_pretrained_srl_model, save_export
 from srl_plugin.hf.decoding import bio_transition_constraints, viterbi_decode_bio
 from srl_plugin.hf.labeler import SemanticRoleLabeler, split_words

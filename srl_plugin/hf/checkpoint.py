@@ -4,6 +4,7 @@ Reading Hugging Face BERT checkpoints and writing SRL exports, with any transfor
 transformers < 4.23 cannot read `model.safetensors`, and `torch.load` before torch 1.13 has no
 `weights_only`: both are handled here, without running pickled code.
 """
+
 import json
 import logging
 import os
@@ -67,7 +68,9 @@ def read_safetensors(path: str) -> Dict[str, torch.Tensor]:
             continue
         dtype = _SAFETENSORS_DTYPES.get(entry.get("dtype"))
         if dtype is None:
-            raise CheckpointError(f"{path}: tensor {name!r} has unsupported dtype {entry.get('dtype')}")
+            raise CheckpointError(
+                f"{path}: tensor {name!r} has unsupported dtype {entry.get('dtype')}"
+            )
         begin, end = entry["data_offsets"]
         if not 0 <= begin <= end <= len(body):
             raise CheckpointError(f"{path}: tensor {name!r} lies outside the file (truncated?)")
@@ -220,7 +223,9 @@ def build_srl_model(
     config.label2id = {label: i for i, label in enumerate(labels)}
     model = BertForSemanticRoleLabeling(config)
     state = dict(state)
-    classifier = {k: state.pop(k) for k in ("classifier.weight", "classifier.bias") if k in state}
+    classifier: Dict[str, torch.Tensor] = {
+        k: state.pop(k) for k in ("classifier.weight", "classifier.bias") if k in state
+    }
     expected = model.state_dict()
     for name, tensor in state.items():
         if name in expected and expected[name].shape != tensor.shape:
@@ -255,11 +260,18 @@ def _adopt_classifier_rows(
     rows = classifier["classifier.weight"].size(0)
     if old_labels is None:
         if rows != len(labels):
-            logger.info("%s: classifier has %d rows for %d labels; starting it fresh", source, rows, len(labels))
+            logger.info(
+                "%s: classifier has %d rows for %d labels; starting it fresh",
+                source,
+                rows,
+                len(labels),
+            )
             return
         old_labels = labels
     if len(old_labels) != rows:
-        raise CheckpointError(f"{source}: {len(old_labels)} labels but the classifier has {rows} rows")
+        raise CheckpointError(
+            f"{source}: {len(old_labels)} labels but the classifier has {rows} rows"
+        )
     old_index = {label: i for i, label in enumerate(old_labels)}
     with torch.no_grad():
         for new_id, label in enumerate(labels):
@@ -278,7 +290,9 @@ def load_pretrained_srl_model(
     as `BertForSemanticRoleLabeling`, with `labels` (default: the checkpoint's own `id2label`).
     """
     if not os.path.isfile(os.path.join(directory, CONFIG_FILE)):
-        raise CheckpointError(f"{directory} is not a Hugging Face checkpoint folder (no {CONFIG_FILE})")
+        raise CheckpointError(
+            f"{directory} is not a Hugging Face checkpoint folder (no {CONFIG_FILE})"
+        )
     config = BertConfig.from_pretrained(directory)
     config.srl_predicate_head = predicate_head
     old_labels = [config.id2label[i] for i in range(len(config.id2label))]

@@ -11,6 +11,7 @@ when a slice has at least 64 entries and uses `std::nth_element` (a different ti
 that. We repeat the same float32 operations in the same order, vectorised over the batch, and
 break ties the same way, so the tags match upstream's bit for bit on the same probabilities.
 """
+
 from typing import List, Sequence, Tuple
 
 import torch
@@ -49,9 +50,7 @@ def bio_transition_constraints(labels: Sequence[str]) -> Tuple[torch.Tensor, tor
     return transitions, start_transitions
 
 
-def _with_sentinels(
-    transitions: torch.Tensor, start_transitions: torch.Tensor
-) -> torch.Tensor:
+def _with_sentinels(transitions: torch.Tensor, start_transitions: torch.Tensor) -> torch.Tensor:
     # The (num_labels + 2)-square matrix that upstream builds, start and end sentinels last.
     num_labels = transitions.size(0)
     minus_inf = torch.tensor([float("-inf"), float("-inf")], device=transitions.device)

@@ -2,6 +2,7 @@
 One SRL frame (a sentence and one predicate) as model input, and predicted wordpiece tags back
 to word tags: the alignment shared by the dataset reader, the AllenNLP model and the labeler.
 """
+
 import json
 import os
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ It is also the engine of the AllenNLP `hf_srl` predictor: tokenization and align
 across predicates and sentences (sorted by length, so batches carry little padding) and the
 batched BIO-constrained Viterbi all live here or below, once.
 """
+
 import contextlib
 import re
 import unicodedata
@@ -103,12 +104,18 @@ def parse_item(item: Item) -> Request:
         known = {"sentence", "tokens", "predicates"}
         unknown = sorted(set(item) - known)
         if unknown:
-            raise ValueError(f"unknown keys {unknown}: expected 'sentence' or 'tokens', and 'predicates'")
+            raise ValueError(
+                f"unknown keys {unknown}: expected 'sentence' or 'tokens', and 'predicates'"
+            )
         if ("sentence" in item) == ("tokens" in item):
-            raise ValueError("give exactly one of 'sentence' (a string) or 'tokens' (a list of words)")
+            raise ValueError(
+                "give exactly one of 'sentence' (a string) or 'tokens' (a list of words)"
+            )
         if "sentence" in item:
             if not isinstance(item["sentence"], str):
-                raise ValueError(f"'sentence' must be a string, not {type(item['sentence']).__name__}")
+                raise ValueError(
+                    f"'sentence' must be a string, not {type(item['sentence']).__name__}"
+                )
             return _with_predicates(parse_item(item["sentence"]).words, item.get("predicates"))
         words = _check_words(item["tokens"], "'tokens'")
         predicates = item.get("predicates")
@@ -136,7 +143,9 @@ def _with_predicates(words: List[str], predicates: Any) -> Request:
     if predicates is None:
         return Request(words, None)
     if not isinstance(predicates, list):
-        raise ValueError(f"'predicates' must be a list of word indices, not {type(predicates).__name__}")
+        raise ValueError(
+            f"'predicates' must be a list of word indices, not {type(predicates).__name__}"
+        )
     spans = []
     for predicate in predicates:
         span = predicate if isinstance(predicate, list) else [predicate]
@@ -203,7 +212,9 @@ class SemanticRoleLabeler:
 
         model = load_pretrained_srl_model(directory)
         model.eval()
-        return cls(model, WordPieceAligner.from_pretrained(directory), device, batch_size, autocast_dtype)
+        return cls(
+            model, WordPieceAligner.from_pretrained(directory), device, batch_size, autocast_dtype
+        )
 
     @property
     def device(self) -> torch.device:
@@ -213,7 +224,9 @@ class SemanticRoleLabeler:
         """The frames of one item (see `parse_item`): `{"words": [...], "verbs": [...]}`."""
         return self.predict_batch([item])[0]
 
-    def predict_batch(self, items: Sequence[Item], raise_errors: bool = True) -> List[Dict[str, Any]]:
+    def predict_batch(
+        self, items: Sequence[Item], raise_errors: bool = True
+    ) -> List[Dict[str, Any]]:
         """
         The frames of many items, batched together.
 
@@ -242,9 +255,7 @@ class SemanticRoleLabeler:
             found = self.find_predicates([r.words for _, r in need_predicates])
             for (_, request), predicates in zip(need_predicates, found):
                 request.predicates = predicates
-        frames = [
-            (i, predicate) for i, request in valid for predicate in request.predicates or []
-        ]
+        frames = [(i, predicate) for i, request in valid for predicate in request.predicates or []]
         tags = self.label_frames(
             [(requests[i].words, predicate) for i, predicate in frames]  # type: ignore
         )
@@ -260,7 +271,7 @@ class SemanticRoleLabeler:
         if self.model.predicate_classifier is None:
             raise ValueError(
                 "this model has no predicate-identification head: give the predicates "
-                "(\"predicates\": [word indices])"
+                '("predicates": [word indices])'
             )
         chunks = []  # (sentence index, first word, frame)
         for index, words in enumerate(sentences):
@@ -277,7 +288,9 @@ class SemanticRoleLabeler:
                     labels[sentence_index][start + word] = row[offset]
         return [predicate_spans(word_labels) for word_labels in labels]
 
-    def label_frames(self, frames: Sequence[Tuple[Sequence[str], Sequence[int]]]) -> List[List[str]]:
+    def label_frames(
+        self, frames: Sequence[Tuple[Sequence[str], Sequence[int]]]
+    ) -> List[List[str]]:
         """BIO tags per word for each (words, predicate word indices) frame."""
         inputs = [
             wordpiece_frame(self.aligner, words, predicate, self.max_wordpieces)
@@ -303,7 +316,9 @@ class SemanticRoleLabeler:
             yield start, frame
             start += frame.window[1]
 
-    def _batches(self, frames: Sequence[WordpieceFrame]) -> Iterator[List[Tuple[int, WordpieceFrame]]]:
+    def _batches(
+        self, frames: Sequence[WordpieceFrame]
+    ) -> Iterator[List[Tuple[int, WordpieceFrame]]]:
         # Longest first, so the first batch shows at once whether memory suffices.
         order = sorted(range(len(frames)), key=lambda i: -len(frames[i].input_ids))
         for begin in range(0, len(order), self.batch_size):

@@ -1,4 +1,5 @@
 """The `README.md` model card written into every export."""
+
 from typing import Any, Dict, Optional, Sequence
 
 

@@ -5,6 +5,7 @@ The weights carry `BertForTokenClassification`'s names (`bert.*`, `classifier.*`
 also loads with that class; the predicate-identification head (`predicate_classifier.*`) is the
 one extra weight, read only by this class.
 """
+
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
@@ -32,9 +33,9 @@ class SemanticRoleLabelingOutput(ModelOutput):
         for each word's first wordpiece, read on inputs without a predicate indicator.
     """
 
-    loss: Optional[torch.FloatTensor] = None
-    logits: Optional[torch.FloatTensor] = None
-    predicate_logits: Optional[torch.FloatTensor] = None
+    loss: Optional[torch.Tensor] = None
+    logits: Optional[torch.Tensor] = None
+    predicate_logits: Optional[torch.Tensor] = None
     hidden_states: Optional[Tuple[torch.FloatTensor, ...]] = None
     attentions: Optional[Tuple[torch.FloatTensor, ...]] = None
 
@@ -115,7 +116,8 @@ class BertForSemanticRoleLabeling(BertPreTrainedModel):
             )
         if predicate_labels is not None and predicate_logits is not None:
             predicate_loss = nn.functional.cross_entropy(
-                predicate_logits.reshape(-1, len(PREDICATE_LABELS)).float(), predicate_labels.reshape(-1)
+                predicate_logits.reshape(-1, len(PREDICATE_LABELS)).float(),
+                predicate_labels.reshape(-1),
             )
             loss = predicate_loss if loss is None else loss + predicate_loss
         return SemanticRoleLabelingOutput(

@@ -4,6 +4,7 @@ pipelines (4.26 and later): `pipeline("semantic-role-labeling", model=export_dir
 
 Importing this module registers the task; `srl_plugin.hf` imports it when possible.
 """
+
 from typing import Any, Dict
 
 from transformers import Pipeline

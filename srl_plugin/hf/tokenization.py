@@ -9,6 +9,7 @@ The tokenizer is read from the checkpoint's files (`vocab.txt` or `tokenizer.jso
 every transformers version. The export's `tokenizer.json` reproduces it for plain Hugging Face
 users (`is_split_into_words=True`): see `write_tokenizer_files`.
 """
+
 import json
 import os
 from dataclasses import dataclass
@@ -237,8 +238,16 @@ class WordPieceAligner:
                     {"SpecialToken": {"id": self.sep_token, "type_id": 1}},
                 ],
                 "special_tokens": {
-                    self.cls_token: {"id": cls_pair[0], "ids": [cls_pair[1]], "tokens": [cls_pair[0]]},
-                    self.sep_token: {"id": sep_pair[0], "ids": [sep_pair[1]], "tokens": [sep_pair[0]]},
+                    self.cls_token: {
+                        "id": cls_pair[0],
+                        "ids": [cls_pair[1]],
+                        "tokens": [cls_pair[0]],
+                    },
+                    self.sep_token: {
+                        "id": sep_pair[0],
+                        "ids": [sep_pair[1]],
+                        "tokens": [sep_pair[0]],
+                    },
                 },
             },
             "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},

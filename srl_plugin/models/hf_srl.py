@@ -2,6 +2,7 @@
 `hf_srl`: BERT SRL (Shi & Lin, 2019; allennlp-models' `SrlBert`) whose encoder and heads are a
 transformers `BertForSemanticRoleLabeling`, so its weights already carry Hugging Face names.
 """
+
 import logging
 from typing import Any, Dict, List, Optional
 

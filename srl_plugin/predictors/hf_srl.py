@@ -2,6 +2,7 @@
 `hf_srl`: the predictor of `hf_srl` models, on the same code as the Hugging Face
 `SemanticRoleLabeler` (no spaCy: predicates come from the model's predicate head).
 """
+
 import json
 import logging
 from typing import Any, Dict, List
@@ -94,7 +95,9 @@ class HfSrlPredictor(Predictor):
             result: Dict[str, Any] = {"words": words}
             if metadata["is_frame"]:
                 predicate = metadata["predicate_indices"]
-                result["verbs"] = [frame_result(words, predicate, output["tags"])] if predicate else []
+                result["verbs"] = (
+                    [frame_result(words, predicate, output["tags"])] if predicate else []
+                )
                 result["gold_tags"] = metadata.get("gold_tags")
             else:
                 result["predicates"] = output["predicates"]

@@ -1,4 +1,5 @@
 """`allennlp predict` through the hf_srl predictor: bad lines get errors, the rest predictions."""
+
 import json
 
 from tests.conftest import EWT_SAMPLE, allennlp_command
