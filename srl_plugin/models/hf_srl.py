@@ -144,11 +144,12 @@ class HfSrlModel(Model):
             )
         if predicate_labels is not None and output.predicate_logits is not None:
             has_label = (predicate_labels != -100) & mask
-            if has_label.any():
-                predicate_loss = sequence_cross_entropy_with_logits(
-                    output.predicate_logits, predicate_labels.clamp(min=0), has_label
-                )
-                loss = predicate_loss if loss is None else loss + predicate_loss
+            # Computed even for batches without labels (it is 0 then): under distributed training
+            # every worker must give the predicate head a gradient, or DDP waits forever.
+            predicate_loss = sequence_cross_entropy_with_logits(
+                output.predicate_logits, predicate_labels.clamp(min=0), has_label
+            )
+            loss = predicate_loss if loss is None else loss + predicate_loss
         if loss is not None:
             output_dict["loss"] = loss
         if tags is not None and not self.training:

@@ -85,6 +85,9 @@ class HfSrlPredictor(Predictor):
         predicate = json_dict.get("predicates", [])
         return self._dataset_reader.text_to_instance(words, predicate)
 
+    def predict_instance(self, instance: Instance) -> JsonDict:
+        return self.predict_batch_instance([instance])[0]
+
     def predict_batch_instance(self, instances: List[Instance]) -> List[JsonDict]:
         """For `--use-dataset-reader`: one output per instance (frame) read from CoNLL files."""
         outputs = self._model.forward_on_instances(instances)
