@@ -1,0 +1,122 @@
+"""
+Predicate identification and end-to-end SRL on EWT dev, from raw words, with an export alone.
+
+The labeler gets each dev sentence's words and no predicates: its predicate head finds them, then
+each found predicate is labelled. Scores, with srl-eval.pl's span counting (srl_plugin.hf.spans):
+
+- predicate P/R/F1: a predicted predicate is right when its word span equals a gold `V` span;
+- end-to-end SRL F1: frames of correctly found predicates are scored as usual; the arguments of
+  a gold predicate that was not found are all missed; those of a predicted predicate that is not
+  gold are all excess;
+- SRL F1 with gold predicates, the usual figure, for reference.
+
+Usage: python benchmarks/end_to_end_srl.py --export runs/demo/hf_model [--data .../conll2012/dev]
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import List, Sequence, Tuple
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from srl_plugin.hf import SemanticRoleLabeler  # noqa: E402
+from srl_plugin.hf.spans import SpanCounts, count_frame, precision_recall_f1  # noqa: E402
+
+Frame = Tuple[Tuple[int, ...], List[str]]  # predicate word indices, BIO tags
+
+
+def read_dev(path: str) -> List[Tuple[List[str], List[Frame]]]:
+    from allennlp_models.common.ontonotes import Ontonotes
+
+    reader = Ontonotes()
+    files = [path] if os.path.isfile(path) else sorted(reader.dataset_path_iterator(path))
+    sentences = []
+    for conll_file in files:
+        for sentence in reader.sentence_iterator(conll_file):
+            frames = [
+                (tuple(i for i, tag in enumerate(tags) if tag.endswith("-V")), list(tags))
+                for _, tags in sentence.srl_frames
+            ]
+            sentences.append((list(sentence.words), frames))
+    return sentences
+
+
+def only_predicate(num_words: int, predicate: Sequence[int]) -> List[str]:
+    tags = ["O"] * num_words
+    for position, word in enumerate(predicate):
+        tags[word] = "B-V" if position == 0 else "I-V"
+    return tags
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--export", required=True)
+    parser.add_argument(
+        "--data", default=str(ROOT.parent / "shared/data/ewt_propbank_srl/conll2012/dev")
+    )
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--json", help="write the figures here")
+    args = parser.parse_args()
+
+    sentences = read_dev(args.data)
+    labeler = SemanticRoleLabeler.from_pretrained(args.export, batch_size=args.batch_size)
+    started = time.time()
+    predicted = labeler.predict_batch([words for words, _ in sentences])
+    gold_given = labeler.predict_batch(
+        [
+            {"tokens": words, "predicates": [list(p) for p, _ in frames]}
+            for words, frames in sentences
+            if frames
+        ]
+    )
+    elapsed = time.time() - started
+
+    end_to_end, with_gold = SpanCounts(), SpanCounts()
+    found = correct = gold_total = 0
+    gold_outputs = iter(gold_given)
+    for (words, gold_frames), output in zip(sentences, predicted):
+        gold = {predicate: tags for predicate, tags in gold_frames}
+        guesses = {tuple(v["predicate_indices"]): v["tags"] for v in output["verbs"]}
+        found += len(guesses)
+        gold_total += len(gold)
+        correct += len(set(guesses) & set(gold))
+        for predicate, tags in gold.items():
+            guess = guesses.get(predicate, only_predicate(len(words), predicate))
+            end_to_end.update(count_frame(guess, tags, predicate[0], words))
+        for predicate, tags in guesses.items():
+            if predicate not in gold:
+                end_to_end.update(
+                    count_frame(tags, only_predicate(len(words), predicate), predicate[0], words)
+                )
+        if gold_frames:
+            for (predicate, tags), verb in zip(gold_frames, next(gold_outputs)["verbs"]):
+                with_gold.update(count_frame(verb["tags"], tags, predicate[0], words))
+
+    precision = correct / found if found else 0.0
+    recall = correct / gold_total if gold_total else 0.0
+    figures = {
+        "sentences": len(sentences),
+        "gold_predicates": gold_total,
+        "predicted_predicates": found,
+        "predicate_precision": precision,
+        "predicate_recall": recall,
+        "predicate_f1": 2 * precision * recall / (precision + recall) if correct else 0.0,
+        "end_to_end_srl_f1": precision_recall_f1(end_to_end)["f1-measure-overall"],
+        "gold_predicate_srl_f1": precision_recall_f1(with_gold)["f1-measure-overall"],
+        "seconds": round(elapsed, 1),
+    }
+    print(f"$ python {' '.join(sys.argv)}")
+    print(f"export: {args.export}\ndata: {args.data}")
+    for name, value in figures.items():
+        print(f"{name:>24}: {value:.4f}" if isinstance(value, float) else f"{name:>24}: {value}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
