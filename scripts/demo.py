@@ -59,7 +59,7 @@ def ewt_data(target: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--train-instances", type=int, default=8000)
+    parser.add_argument("--train-instances", type=int, default=6000)
     parser.add_argument("--validation-instances", type=int, default=100000, help="default: all dev")
     parser.add_argument("--output", type=Path, default=ROOT / "runs" / "demo")
     args = parser.parse_args()
