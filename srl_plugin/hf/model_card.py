@@ -71,7 +71,8 @@ def render_model_card(
         "The tokenizer splits each given word with WordPiece only (no punctuation splitting), as",
         "allennlp-models' SRL reader does; a word's tag is read at its first wordpiece.",
         "",
-        "With AllenNLP: `allennlp srl-import THIS_FOLDER model.tar.gz --include-package srl_plugin`.",
+        "With AllenNLP (`srl_plugin` listed in `.allennlp_plugins` or `~/.allennlp/plugins`):",
+        "`allennlp srl-import THIS_FOLDER model.tar.gz`.",
         "",
     ]
     return "\n".join(lines)
