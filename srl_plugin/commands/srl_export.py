@@ -6,6 +6,7 @@ or allennlp-models' `srl_bert`), the same folder that the `hf_export` training c
 import argparse
 import logging
 import os
+from typing import Callable
 
 from allennlp.commands.subcommand import Subcommand
 
@@ -79,18 +80,22 @@ class SrlExport(Subcommand):
         return subparser
 
 
-def export_from_args(args: argparse.Namespace) -> None:
-    if os.path.exists(args.output_dir) and not args.force:
-        # Before reading the source, which can take a while.
-        raise fail(
-            "srl-export",
-            FileExistsError(f"{args.output_dir} already exists (use --force to replace it)"),
-        )
+def convert(
+    command: str, args: argparse.Namespace, source: str, output: str, writer: Callable[..., str]
+) -> str:
+    """
+    Reads `source` (any SRL archive or export) and writes it to `output` with `writer`, refusing
+    an existing output without `--force` before reading anything; user errors exit in one line.
+    """
+    if os.path.exists(output) and not args.force:
+        raise fail(command, FileExistsError(f"{output} already exists (use --force to replace it)"))
     try:
-        checkpoint = read_srl_checkpoint(
-            args.archive, args.tokenizer, args.bert_config, args.lowercase
-        )
-        path = write_export(checkpoint, args.output_dir, overwrite=args.force)
+        checkpoint = read_srl_checkpoint(source, args.tokenizer, args.bert_config, args.lowercase)
+        return writer(checkpoint, output, overwrite=args.force)
     except (CheckpointError, FileExistsError, FileNotFoundError) as error:
-        raise fail("srl-export", error) from None
+        raise fail(command, error) from None
+
+
+def export_from_args(args: argparse.Namespace) -> None:
+    path = convert("srl-export", args, args.archive, args.output_dir, write_export)
     logger.info("wrote the Hugging Face export of %s to %s", args.archive, path)

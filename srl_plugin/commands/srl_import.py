@@ -5,13 +5,11 @@ from a Hugging Face export, for `allennlp predict`, `evaluate` and more fine-tun
 
 import argparse
 import logging
-import os
 
 from allennlp.commands.subcommand import Subcommand
 
-from srl_plugin.archival import read_srl_checkpoint, write_archive
-from srl_plugin.commands.srl_export import add_source_arguments, fail
-from srl_plugin.hf.checkpoint import CheckpointError
+from srl_plugin.archival import write_archive
+from srl_plugin.commands.srl_export import add_source_arguments, convert
 
 logger = logging.getLogger(__name__)
 
@@ -39,17 +37,5 @@ class SrlImport(Subcommand):
 
 
 def import_from_args(args: argparse.Namespace) -> None:
-    if os.path.exists(args.output_archive) and not args.force:
-        # Before reading the source, which can take a while.
-        raise fail(
-            "srl-import",
-            FileExistsError(f"{args.output_archive} already exists (use --force to replace it)"),
-        )
-    try:
-        checkpoint = read_srl_checkpoint(
-            args.export_dir, args.tokenizer, args.bert_config, args.lowercase
-        )
-        path = write_archive(checkpoint, args.output_archive, overwrite=args.force)
-    except (CheckpointError, FileExistsError, FileNotFoundError) as error:
-        raise fail("srl-import", error) from None
+    path = convert("srl-import", args, args.export_dir, args.output_archive, write_archive)
     logger.info("wrote the AllenNLP archive of %s to %s", args.export_dir, path)
