@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from srl_plugin.hf import SemanticRoleLabeler  # noqa: E402
-from srl_plugin.hf.spans import SpanCounts, count_frame, precision_recall_f1  # noqa: E402
+from srl_plugin.hf.srl_eval import SpanCounts, count_frame, precision_recall_f1  # noqa: E402
 
 Frame = Tuple[Tuple[int, ...], List[str]]  # predicate word indices, BIO tags
 

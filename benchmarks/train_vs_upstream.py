@@ -280,7 +280,7 @@ def convert_checkpoint(source: str, work_dir: str) -> str:
     import torch
 
     sys.path.insert(0, REPO_ROOT)
-    from srl_plugin.hf.checkpoint import read_safetensors
+    from srl_plugin.hf.weights import read_safetensors
 
     target = os.path.join(work_dir, "checkpoint", CONVERTED_NAME)
     os.makedirs(target, exist_ok=True)

@@ -112,7 +112,7 @@ def show_frames(export: Path) -> None:
 
     from srl_plugin.hf import SemanticRoleLabeler, bio_transition_constraints, viterbi_decode_bio
     from srl_plugin.hf.frames import wordpiece_frame
-    from srl_plugin.hf.labeler import frame_result
+    from srl_plugin.hf.outputs import frame_result
 
     model, info = BertForTokenClassification.from_pretrained(str(export), output_loading_info=True)
     model.eval()

@@ -33,21 +33,19 @@ from allennlp.models import Model
 from allennlp.models.archival import Archive
 from transformers import BertConfig, BertTokenizer
 
-from srl_plugin.hf.checkpoint import (
+from srl_plugin.hf.export import (
     CONFIG_FILE,
-    PYTORCH_FILE,
-    SAFETENSORS_FILE,
-    CheckpointError,
-    build_srl_model,
-    checkpoint_labels,
-    load_torch_weights,
-    read_checkpoint_weights,
+    build_exact,
+    read_aligner,
+    read_bert_config,
+    read_export,
     save_export,
     to_srl_names,
 )
 from srl_plugin.hf.model_card import render_model_card
 from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
 from srl_plugin.hf.tokenization import FAST_TOKENIZER_FILE, VOCAB_FILE, WordPieceAligner
+from srl_plugin.hf.weights import CheckpointError, load_torch_weights
 
 logger = logging.getLogger(__name__)
 
@@ -344,15 +342,7 @@ def _refuse_code_references(value: Any, shown: str) -> None:
 
 
 def _read_export(path: str) -> SrlCheckpoint:
-    if not os.path.isfile(os.path.join(path, CONFIG_FILE)):
-        raise CheckpointError(
-            f"{path}: not an AllenNLP archive or Hugging Face export (no {CONFIG_FILE})"
-        )
-    config = _bert_config(path, path)
-    state = to_srl_names(read_checkpoint_weights(path))
-    weights = _first_file(path, (SAFETENSORS_FILE, PYTORCH_FILE)) or path
-    labels = checkpoint_labels(path)
-    model = _build_exact(config, state, labels, weights, os.path.join(path, CONFIG_FILE))
+    model, aligner = read_export(path)
     predicate_head = model.predicate_classifier is not None
     export = os.path.abspath(path)
     experiment = {
@@ -364,7 +354,7 @@ def _read_export(path: str) -> SrlCheckpoint:
         "model": {"type": "hf_srl", "bert_model": export, "predicate_head": predicate_head},
         "data_loader": DEFAULT_DATA_LOADER,
     }
-    return SrlCheckpoint(model, _aligner(path), experiment, base_checkpoint=export)
+    return SrlCheckpoint(model, aligner, experiment, base_checkpoint=export)
 
 
 def _read_own_archive(folder: str, path: str, config: Dict[str, Any]) -> SrlCheckpoint:
@@ -379,8 +369,8 @@ def _read_own_archive(folder: str, path: str, config: Dict[str, Any]) -> SrlChec
         export = resolve_checkpoint(bert_model)
     state, weights = _read_weights(folder, path)
     labels, labels_file = _read_labels(folder, path)
-    model = _build_exact(_bert_config(export, path), state, labels, weights, labels_file)
-    return SrlCheckpoint(model, _aligner(export), config, base_checkpoint=str(bert_model))
+    model = build_exact(read_bert_config(export, path), state, labels, weights, labels_file)
+    return SrlCheckpoint(model, read_aligner(export), config, base_checkpoint=str(bert_model))
 
 
 def _read_srl_bert_archive(
@@ -404,10 +394,10 @@ def _read_srl_bert_archive(
     upstream_state, weights = _read_weights(folder, path)
     state = _srl_bert_to_srl_names(upstream_state, weights)
     labels, labels_file = _read_labels(folder, path)
-    hf_config = _srl_bert_config(bert_model, bert_config, state, path)
+    hf_config = _srlread_bert_config(bert_model, bert_config, state, path)
     dropout = float(model_params.get("embedding_dropout", 0.0))
     hf_config.classifier_dropout = dropout
-    model = _build_exact(hf_config, state, labels, weights, labels_file)
+    model = build_exact(hf_config, state, labels, weights, labels_file)
     if max(aligner.vocab.values()) >= hf_config.vocab_size:
         raise CheckpointError(
             f"{path}: the tokenizer has {len(aligner.vocab)} wordpieces but the weights only "
@@ -448,27 +438,27 @@ def _srl_bert_to_srl_names(state: Dict[str, torch.Tensor], source: str) -> Dict[
     return to_srl_names(renamed)
 
 
-def _srl_bert_config(
+def _srlread_bert_config(
     bert_model: Union[str, Dict[str, Any], None],
     bert_config: Optional[str],
     state: Dict[str, torch.Tensor],
     source: str,
 ) -> BertConfig:
     if bert_config is not None:
-        return _bert_config(bert_config, source)
+        return read_bert_config(bert_config, source)
     if isinstance(bert_model, dict):
         return BertConfig.from_dict(bert_model)
     if isinstance(bert_model, str):
         if os.path.isfile(os.path.join(bert_model, CONFIG_FILE)):
-            return _bert_config(bert_model, source)
+            return read_bert_config(bert_model, source)
         try:
             return BertConfig.from_pretrained(bert_model, local_files_only=True)
         except (OSError, ValueError):
             pass
-    return infer_bert_config(state, source)
+    return inferread_bert_config(state, source)
 
 
-def infer_bert_config(state: Dict[str, torch.Tensor], source: str) -> BertConfig:
+def inferread_bert_config(state: Dict[str, torch.Tensor], source: str) -> BertConfig:
     """
     The `BertConfig` that fits BERT weights (with SRL names), for archives that name a BERT that
     is not at hand. Sizes come from the weights' shapes; the number of attention heads cannot,
@@ -524,7 +514,7 @@ def _srl_bert_aligner(
     candidates = [tokenizer] if tokenizer else [reader_bert, bert_model]
     for candidate in candidates:
         if isinstance(candidate, str) and _has_vocabulary(candidate):
-            base = _aligner(candidate)
+            base = read_aligner(candidate)
             # SrlReader writes the literal "[CLS]" and "[SEP]" whatever the tokenizer's config says.
             return WordPieceAligner(
                 base.vocab, lowercase, unk_token=base.unk_token, pad_token=base.pad_token
@@ -546,41 +536,6 @@ def _has_vocabulary(folder: str) -> bool:
     return any(
         os.path.isfile(os.path.join(folder, name)) for name in (VOCAB_FILE, FAST_TOKENIZER_FILE)
     )
-
-
-def _build_exact(
-    config: BertConfig,
-    state: Dict[str, torch.Tensor],
-    labels: Sequence[str],
-    weights_file: str,
-    labels_file: str,
-) -> BertForSemanticRoleLabeling:
-    # Every weight of the model must come from `state`, and nothing else may be in it.
-    classifier = state.get("classifier.weight")
-    if classifier is None or "classifier.bias" not in state:
-        raise CheckpointError(
-            f"{weights_file}: no SRL classifier (classifier.weight): a plain BERT checkpoint "
-            "must be fine-tuned first"
-        )
-    if classifier.size(0) != len(labels):
-        raise CheckpointError(
-            f"{labels_file} has {len(labels)} labels but the classifier in {weights_file} has "
-            f"{classifier.size(0)} rows"
-        )
-    if tuple(classifier.shape) != (len(labels), config.hidden_size):
-        raise CheckpointError(
-            f"{weights_file}: classifier.weight has shape {tuple(classifier.shape)} but the "
-            f"config's hidden size is {config.hidden_size}"
-        )
-    config.srl_predicate_head = "predicate_classifier.weight" in state
-    model = build_srl_model(config, state, labels, weights_file)
-    unexpected = sorted(set(state) - set(model.state_dict()))
-    if unexpected:
-        raise CheckpointError(
-            f"{weights_file}: weights that do not fit the config ({config.num_hidden_layers} "
-            f"layers): {', '.join(unexpected[:8])}"
-        )
-    return model.eval()
 
 
 def _read_weights(folder: str, shown: str) -> Tuple[Dict[str, torch.Tensor], str]:
@@ -612,21 +567,6 @@ def _first_file(folder: str, names: Sequence[str]) -> Optional[str]:
         if os.path.isfile(os.path.join(folder, name)):
             return os.path.join(folder, name)
     return None
-
-
-def _bert_config(path: str, shown: str) -> BertConfig:
-    # `path`: a checkpoint folder or a config.json.
-    try:
-        return BertConfig.from_pretrained(path)
-    except (OSError, ValueError) as error:
-        raise CheckpointError(f"{shown}: unreadable BERT config {path}: {error}") from None
-
-
-def _aligner(folder: str) -> WordPieceAligner:
-    try:
-        return WordPieceAligner.from_pretrained(folder)
-    except (OSError, ValueError) as error:
-        raise CheckpointError(f"{folder}: unreadable tokenizer: {error}") from None
 
 
 def _read_json(folder: str, name: str, shown: str) -> Dict[str, Any]:

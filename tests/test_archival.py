@@ -29,7 +29,8 @@ from srl_plugin.archival import (
     safe_extract,
     write_archive,
 )
-from srl_plugin.hf.checkpoint import CheckpointError, load_torch_weights, to_srl_names
+from srl_plugin.hf.export import to_srl_names
+from srl_plugin.hf.weights import CheckpointError, load_torch_weights
 from srl_plugin.models.hf_srl import HfSrlModel
 
 LABELS = ["O", "B-V", "I-V", "B-ARG0", "I-ARG0", "B-ARG1", "I-ARG1"]

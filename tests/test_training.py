@@ -113,8 +113,9 @@ def test_export_tags_equal_allennlp_predict(trained_run, frames, tmp_path):
         )[0]
         # Words outside the window of a sentence longer than the encoder are tagged O.
         tags = ["O"] * len(instance["metadata"]["words"])
-        start = instance["metadata"]["window"][0]
-        for position, offset in enumerate(instance["metadata"]["offsets"]):
+        frame = instance["metadata"]["frame"]
+        start = frame.window[0]
+        for position, offset in enumerate(frame.start_offsets):
             tags[start + position] = labels[path[offset]]
         assert output["verbs"][0]["tags"] == tags
         non_trivial += any(tag not in ("O", "B-V", "I-V") for tag in tags)

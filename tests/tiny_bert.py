@@ -9,7 +9,7 @@ from typing import Iterable, List
 import torch
 from transformers import BertConfig, BertModel
 
-from srl_plugin.hf.checkpoint import write_safetensors
+from srl_plugin.hf.weights import write_safetensors
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 

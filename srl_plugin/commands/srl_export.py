@@ -11,7 +11,7 @@ from typing import Callable
 from allennlp.commands.subcommand import Subcommand
 
 from srl_plugin.archival import read_srl_checkpoint, write_export
-from srl_plugin.hf.checkpoint import CheckpointError
+from srl_plugin.hf.weights import CheckpointError
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@
 
 import logging
 import os
-from typing import Any, Dict, Iterable, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from allennlp.data import DatasetReader, Instance, Token
 from allennlp.data.fields import MetadataField, SequenceLabelField, TextField
@@ -14,11 +14,16 @@ from allennlp_models.common.ontonotes import Ontonotes, OntonotesSentence
 
 from srl_plugin.archival import resolve_checkpoint
 from srl_plugin.hf.frames import (
-    IGNORED_LABEL,
+    WordpieceFrame,
     encoder_max_wordpieces,
-    predicate_bio_labels,
-    predicate_spans,
+    sentence_frames,
     wordpiece_frame,
+)
+from srl_plugin.hf.labels import (
+    IGNORED_LABEL,
+    predicate_bio_labels,
+    predicate_indices,
+    predicate_spans,
 )
 from srl_plugin.hf.tokenization import WordPieceAligner
 
@@ -38,7 +43,9 @@ class HfSrlReader(DatasetReader):
     Words become wordpieces as in allennlp-models (WordPiece per given word), lowercased when the
     checkpoint's tokenizer lowercases. A sentence longer than the encoder (512 wordpieces for
     BERT) is cut to the widest window of words around its predicate that fits; words outside
-    the window are not seen by the model and are counted as `O`. Each cut is logged.
+    the window are not seen by the model and are counted as `O`. Each cut is logged. Its
+    predicate-identification instances cover it in consecutive windows, as the labeler reads it,
+    so every gold predicate is seen by training and by the predicate metric.
 
     # Parameters
 
@@ -80,11 +87,10 @@ class HfSrlReader(DatasetReader):
                 yield self.text_to_instance(sentence.words, [], ["O"] * len(sentence.words))
                 continue
             for _, tags in frames:
-                predicate = [i for i, tag in enumerate(tags) if tag.endswith("-V")]
-                yield self.text_to_instance(sentence.words, predicate, tags)
+                yield self.text_to_instance(sentence.words, predicate_indices(tags), tags)
             if self.predicate_instances:
-                yield self.text_to_instance(
-                    sentence.words, None, predicate_tags=[tags for _, tags in frames]
+                yield from self.predicate_identification_instances(
+                    sentence.words, [tags for _, tags in frames]
                 )
 
     def _sentences(self, file_path: str) -> Iterable[OntonotesSentence]:
@@ -114,15 +120,22 @@ class HfSrlReader(DatasetReader):
             The sentence.
         predicate_indices : `Sequence[int]`, optional
             The words of the predicate (several for a multi-word predicate; empty for a sentence
-            without one). `None` makes a predicate-identification instance.
+            without one). `None` makes a predicate-identification instance, which needs the
+            sentence to fit the encoder (longer ones: `predicate_identification_instances`).
         tags : `Sequence[str]`, optional
             Gold BIO tags of the frame, one per word.
         predicate_tags : `Sequence[Sequence[str]]`, optional
             For a predicate-identification instance, the BIO tags of every frame of the sentence.
         """
-        frame = wordpiece_frame(
-            self.aligner, words, predicate_indices or [], self.max_wordpieces, tags
-        )
+        if predicate_indices is None:
+            instances = self.predicate_identification_instances(words, predicate_tags or [])
+            if len(instances) != 1:
+                raise ValueError(
+                    f"a sentence of {len(words)} words needs {len(instances)} windows of "
+                    f"{self.max_wordpieces} wordpieces: use predicate_identification_instances"
+                )
+            return instances[0]
+        frame = wordpiece_frame(self.aligner, words, predicate_indices, self.max_wordpieces, tags)
         if frame.window != (0, len(words)):
             logger.warning(
                 "sentence of %d words is longer than %d wordpieces; reading words %d-%d only",
@@ -130,24 +143,57 @@ class HfSrlReader(DatasetReader):
                 self.max_wordpieces,
                 *frame.window,
             )
+        gold_predicates = None if predicate_indices else []
+        return self._instance(frame, words, predicate_indices, tags, gold_predicates)
+
+    def predicate_identification_instances(
+        self, words: Sequence[str], predicate_tags: Sequence[Sequence[str]] = ()
+    ) -> List[Instance]:
+        """
+        The predicate-identification instances of a sentence (no predicate marked), one per
+        window of `sentence_frames`: every word is in exactly one. `predicate_tags` are the BIO
+        tags of the sentence's gold frames; each instance's gold predicates are those that start
+        in its window.
+        """
+        word_labels = predicate_bio_labels(len(words), predicate_tags)
+        predicates = predicate_spans(word_labels)
+        return [
+            self._instance(
+                frame,
+                words,
+                None,
+                word_labels=word_labels,
+                gold_predicates=[
+                    p for p in predicates if frame.window[0] <= p[0] < frame.window[1]
+                ],
+            )
+            for frame in sentence_frames(self.aligner, words, self.max_wordpieces)
+        ]
+
+    def _instance(
+        self,
+        frame: WordpieceFrame,
+        words: Sequence[str],
+        predicate_indices: Optional[Sequence[int]],
+        tags: Optional[Sequence[str]] = None,
+        gold_predicates: Optional[List[List[int]]] = None,
+        word_labels: Optional[List[int]] = None,
+    ) -> Instance:
         tokens = [Token(str(i), text_id=i) for i in frame.input_ids]
         text_field = TextField(tokens, token_indexers=self._token_indexers)
         is_frame = predicate_indices is not None
         predicate_labels = [IGNORED_LABEL] * len(tokens)
-        gold_predicates = None
-        if not is_frame or not predicate_indices:
-            word_labels = predicate_bio_labels(len(words), predicate_tags or [])
-            gold_predicates = predicate_spans(word_labels)
+        if gold_predicates is not None:
+            # A frame without a predicate (a sentence without any) teaches "no predicate here".
             for word, offset in frame.word_offsets():
-                predicate_labels[offset] = word_labels[word]
+                predicate_labels[offset] = word_labels[word] if word_labels else 0
         metadata: Dict[str, Any] = {
             "words": list(words),
             "verb": " ".join(words[i] for i in predicate_indices) if predicate_indices else None,
             "verb_index": predicate_indices[0] if predicate_indices else None,
             "predicate_indices": list(predicate_indices or []),
-            "offsets": frame.start_offsets,
+            "frame": frame,
             "num_wordpieces": len(frame.input_ids),
-            "window": frame.window,
             "is_frame": is_frame,
             "gold_predicates": gold_predicates,
         }

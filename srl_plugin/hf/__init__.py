@@ -3,11 +3,12 @@ The Hugging Face side of srl_plugin: loading exports, labelling raw sentences, d
 under this package imports AllenNLP.
 """
 
-from srl_plugin.hf.checkpoint import load_pretrained_srl_model, save_export
+from srl_plugin.hf.export import load_pretrained_srl_model, read_export, save_export
 from srl_plugin.hf.decoding import bio_transition_constraints, viterbi_decode_bio
-from srl_plugin.hf.labeler import SemanticRoleLabeler, split_words
+from srl_plugin.hf.labeler import SemanticRoleLabeler
 from srl_plugin.hf.modeling import BertForSemanticRoleLabeling, SemanticRoleLabelingOutput
 from srl_plugin.hf.tokenization import WordPieceAligner
+from srl_plugin.hf.words import split_words
 
 try:  # The `semantic-role-labeling` pipeline task, where transformers has custom pipelines.
     from srl_plugin.hf import pipeline as _pipeline  # noqa: F401
@@ -21,6 +22,7 @@ __all__ = [
     "WordPieceAligner",
     "bio_transition_constraints",
     "load_pretrained_srl_model",
+    "read_export",
     "save_export",
     "split_words",
     "viterbi_decode_bio",

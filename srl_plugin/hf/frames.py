@@ -1,19 +1,21 @@
 """
 One SRL frame (a sentence and one predicate) as model input, and predicted wordpiece tags back
 to word tags: the alignment shared by the dataset reader, the AllenNLP model and the labeler.
+
+Windowing of sentences longer than the encoder also lives here, once: a frame keeps the widest
+window of words around its predicate (`predicate_window`); predicate identification reads the
+sentence in consecutive windows (`sentence_frames`). Reader, model, predictor and labeler all
+build their inputs with these two functions.
 """
 
 import json
 import os
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple, TypeVar
 
-from srl_plugin.hf.tokenization import WordPieceAligner, predicate_window
+from srl_plugin.hf.tokenization import WordPieceAligner
 
-# transformers' ignore index for token classification losses.
-IGNORED_LABEL = -100
-# Labels of the predicate-identification head: outside, first word, later word of a predicate.
-PREDICATE_LABELS = ("O", "B-V", "I-V")
+Tag = TypeVar("Tag")
 
 
 @dataclass
@@ -43,9 +45,14 @@ class WordpieceFrame:
         """(word index in the sentence, position of its first wordpiece) for words in the window."""
         return zip(range(self.window[0], self.window[1]), self.start_offsets)
 
-    def word_tags(self, wordpiece_tags: Sequence[str], num_words: int) -> List[str]:
-        """Each word's tag is its first wordpiece's; words outside the window are `O`."""
-        tags = ["O"] * num_words
+    def word_tags(
+        self, wordpiece_tags: Sequence[Tag], num_words: int, outside: Tag = "O"  # type: ignore
+    ) -> List[Tag]:
+        """
+        Each word's tag is its first wordpiece's; words outside the window get `outside`. Works
+        for BIO tags and for the predicate head's label ids (`outside=0`) alike.
+        """
+        tags = [outside] * num_words
         for word, offset in self.word_offsets():
             tags[word] = wordpiece_tags[offset]
         return tags
@@ -97,31 +104,79 @@ def _window_tags(tags: Sequence[str]) -> List[str]:
     return tags
 
 
-def predicate_bio_labels(num_words: int, frames_tags: Sequence[Sequence[str]]) -> List[int]:
+def sentence_frames(
+    aligner: WordPieceAligner, words: Sequence[str], max_wordpieces: int
+) -> List[WordpieceFrame]:
     """
-    Predicate-identification labels per word from a sentence's frames: 1 on the first word of
-    each predicate (its `V` span), 2 on its later words, 0 elsewhere.
+    The sentence in consecutive windows of words that each fit `max_wordpieces` (one window
+    unless the sentence is longer than the encoder), without a predicate marked: the input of
+    predicate identification. Every word is in exactly one window.
     """
-    labels = [0] * num_words
-    for tags in frames_tags:
-        span = [i for i, tag in enumerate(tags) if tag.endswith("-V")]
-        for position, word in enumerate(span):
-            if position == 0:
-                labels[word] = 1
-            elif labels[word] == 0:
-                labels[word] = 2
-    return labels
+    pieces = aligner.tokenize(words)
+    frames = []
+    start = 0
+    while start < len(words):
+        end = start
+        while end < len(words) and (
+            pieces.end_offsets[end] - pieces.start_offsets[start] + 1 + 2 <= max_wordpieces
+        ):
+            end += 1
+        if end == start:
+            size = pieces.end_offsets[start] - pieces.start_offsets[start] + 1
+            raise ValueError(
+                f"word {start} alone is {size} wordpieces, more than the encoder's "
+                f"{max_wordpieces - 2}"
+            )
+        window = pieces if (start, end) == (0, len(words)) else aligner.tokenize(words[start:end])
+        frames.append(
+            WordpieceFrame(
+                window.ids, [0] * len(window.ids), window.start_offsets, (start, end), None
+            )
+        )
+        start = end
+    return frames
 
 
-def predicate_spans(word_labels: Sequence[int]) -> List[List[int]]:
-    """Groups predicted predicate labels (0/1/2 per word) into predicates (lists of word indices)."""
-    spans: List[List[int]] = []
-    for word, label in enumerate(word_labels):
-        if label == 1 or (label == 2 and (not spans or spans[-1][-1] != word - 1)):
-            spans.append([word])
-        elif label == 2:
-            spans[-1].append(word)
-    return spans
+def predicate_window(
+    start_offsets: Sequence[int],
+    end_offsets: Sequence[int],
+    predicate_indices: Sequence[int],
+    max_wordpieces: int,
+) -> Tuple[int, int]:
+    """
+    The words `[start, end)` of the widest window around the predicate that fits in
+    `max_wordpieces` wordpieces (with `[CLS]` and `[SEP]`), used for sentences longer than the
+    encoder's position embeddings. Words outside the window are tagged `O`.
+
+    The window is centred on the predicate's words and grown one word at a time on the side that
+    is shorter, so the arguments nearest the predicate are kept.
+    """
+    num_words = len(start_offsets)
+    if num_words == 0:
+        return 0, 0
+
+    def width(first: int, last: int) -> int:
+        return end_offsets[last] - start_offsets[first] + 1 + 2
+
+    if width(0, num_words - 1) <= max_wordpieces:
+        return 0, num_words
+    centre = sorted(predicate_indices)[len(predicate_indices) // 2] if predicate_indices else 0
+    first = last = centre
+    if width(first, last) > max_wordpieces:
+        raise ValueError(
+            f"word {centre} alone is {width(first, last) - 2} wordpieces, more than the "
+            f"encoder's {max_wordpieces - 2}"
+        )
+    while True:
+        grow_left = first > 0 and (centre - first <= last - centre or last == num_words - 1)
+        if grow_left and width(first - 1, last) <= max_wordpieces:
+            first -= 1
+        elif last < num_words - 1 and width(first, last + 1) <= max_wordpieces:
+            last += 1
+        elif first > 0 and width(first - 1, last) <= max_wordpieces:
+            first -= 1
+        else:
+            return first, last + 1
 
 
 def encoder_max_wordpieces(checkpoint: str) -> int:

@@ -7,159 +7,16 @@ batched BIO-constrained Viterbi all live here or below, once.
 """
 
 import contextlib
-import re
-import unicodedata
-from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 
-from srl_plugin.hf.frames import WordpieceFrame, predicate_spans, wordpiece_frame
+from srl_plugin.hf.frames import WordpieceFrame, sentence_frames, wordpiece_frame
+from srl_plugin.hf.inputs import Item, Request, parse_item
+from srl_plugin.hf.labels import predicate_spans
 from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
-from srl_plugin.hf.spans import bio_tags_to_spans
+from srl_plugin.hf.outputs import frame_result
 from srl_plugin.hf.tokenization import WordPieceAligner
-
-Item = Union[str, Sequence[str], Dict[str, Any]]
-
-# Words of a raw sentence: clitics split as in the Penn Treebank ("do n't", "it 's"), runs of
-# letters/digits (with inner hyphens or dots) and single punctuation marks.
-_WORD = re.compile(
-    r"\w+(?=n't\b)|n't\b|'(?:s|re|ve|ll|d|m)\b|\w+(?:[-.]\w+)*|[^\w\s]", re.IGNORECASE
-)
-
-
-def split_words(sentence: str) -> List[str]:
-    """
-    Splits a raw sentence into words without spaCy: control and format characters are dropped
-    (as BERT's tokenizer does), each CJK ideograph is a word (as in BERT), clitics and
-    punctuation are split off Penn Treebank style.
-    """
-    kept = []
-    for character in sentence:
-        category = unicodedata.category(character)
-        if character in "\t\n\r" or character.isspace():
-            kept.append(" ")
-        elif category in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            continue
-        elif _is_cjk(character):
-            kept.append(f" {character} ")
-        else:
-            kept.append(character)
-    return _WORD.findall("".join(kept))
-
-
-def _is_cjk(character: str) -> bool:
-    code = ord(character)
-    return (
-        0x4E00 <= code <= 0x9FFF
-        or 0x3400 <= code <= 0x4DBF
-        or 0x20000 <= code <= 0x2FA1F
-        or 0xF900 <= code <= 0xFAFF
-        or 0x3040 <= code <= 0x30FF  # kana
-        or 0xAC00 <= code <= 0xD7AF  # hangul syllables
-    )
-
-
-def make_srl_string(words: Sequence[str], tags: Sequence[str]) -> str:
-    """`[ARG0: The cat] [V: sat] on the mat`: allennlp-models' description of a frame."""
-    frame: List[str] = []
-    chunk: List[str] = []
-    for word, tag in zip(words, tags):
-        if tag.startswith("I-"):
-            chunk.append(word)
-            continue
-        if chunk:
-            frame.append("[" + " ".join(chunk) + "]")
-            chunk = []
-        if tag.startswith("B-"):
-            chunk.append(tag[2:] + ": " + word)
-        elif tag == "O":
-            frame.append(word)
-    if chunk:
-        frame.append("[" + " ".join(chunk) + "]")
-    return " ".join(frame)
-
-
-@dataclass
-class Request:
-    """One item to label: its words and, if given, its predicates (lists of word indices)."""
-
-    words: List[str]
-    predicates: Optional[List[List[int]]]
-
-
-def parse_item(item: Item) -> Request:
-    """
-    Validates one input: a sentence string, a list of words, or a JSON object with
-    `"sentence"` (a string) or `"tokens"` (a list of strings) and optional `"predicates"` (word
-    indices; a list of indices marks one multi-word predicate). Raises `ValueError` saying what
-    is wrong.
-    """
-    predicates: Any = None
-    if isinstance(item, str):
-        words = split_words(item)
-        if not words:
-            raise ValueError("the sentence is empty (no words after removing whitespace)")
-    elif isinstance(item, dict):
-        known = {"sentence", "tokens", "predicates"}
-        unknown = sorted(set(item) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown keys {unknown}: expected 'sentence' or 'tokens', and 'predicates'"
-            )
-        if ("sentence" in item) == ("tokens" in item):
-            raise ValueError(
-                "give exactly one of 'sentence' (a string) or 'tokens' (a list of words)"
-            )
-        if "sentence" in item:
-            if not isinstance(item["sentence"], str):
-                raise ValueError(
-                    f"'sentence' must be a string, not {type(item['sentence']).__name__}"
-                )
-            return _with_predicates(parse_item(item["sentence"]).words, item.get("predicates"))
-        words = _check_words(item["tokens"], "'tokens'")
-        predicates = item.get("predicates")
-    elif isinstance(item, (list, tuple)):
-        words = _check_words(item, "the word list")
-    else:
-        raise ValueError(
-            f"expected a sentence string, a list of words or a JSON object, not {type(item).__name__}"
-        )
-    return _with_predicates(words, predicates)
-
-
-def _check_words(words: Any, name: str) -> List[str]:
-    if not isinstance(words, (list, tuple)) or not all(isinstance(w, str) for w in words):
-        raise ValueError(f"{name} must be a list of strings")
-    if not words:
-        raise ValueError(f"{name} is empty")
-    for index, word in enumerate(words):
-        if not word.strip():
-            raise ValueError(f"word {index} of {name} is empty or whitespace")
-    return list(words)
-
-
-def _with_predicates(words: List[str], predicates: Any) -> Request:
-    if predicates is None:
-        return Request(words, None)
-    if not isinstance(predicates, list):
-        raise ValueError(
-            f"'predicates' must be a list of word indices, not {type(predicates).__name__}"
-        )
-    spans = []
-    for predicate in predicates:
-        span = predicate if isinstance(predicate, list) else [predicate]
-        for index in span:
-            if not isinstance(index, int) or isinstance(index, bool):
-                raise ValueError(f"predicate index {index!r} is not an integer")
-            if not 0 <= index < len(words):
-                raise ValueError(
-                    f"predicate index {index} is outside the sentence ({len(words)} words)"
-                )
-        if not span:
-            raise ValueError("a predicate must have at least one word index")
-        spans.append(sorted(span))
-    return Request(words, spans)
 
 
 class SemanticRoleLabeler:
@@ -208,13 +65,10 @@ class SemanticRoleLabeler:
         autocast_dtype: Optional[torch.dtype] = None,
     ) -> "SemanticRoleLabeler":
         """Loads an export folder written by the plugin (the callback or `srl-export`)."""
-        from srl_plugin.hf.checkpoint import load_pretrained_srl_model
+        from srl_plugin.hf.export import read_export
 
-        model = load_pretrained_srl_model(directory)
-        model.eval()
-        return cls(
-            model, WordPieceAligner.from_pretrained(directory), device, batch_size, autocast_dtype
-        )
+        model, aligner = read_export(directory)
+        return cls(model, aligner, device, batch_size, autocast_dtype)
 
     @property
     def device(self) -> torch.device:
@@ -273,19 +127,20 @@ class SemanticRoleLabeler:
                 "this model has no predicate-identification head: give the predicates "
                 '("predicates": [word indices])'
             )
-        chunks = []  # (sentence index, first word, frame)
-        for index, words in enumerate(sentences):
-            for start, frame in self._sentence_chunks(words):
-                chunks.append((index, start, frame))
+        windows = [
+            (index, frame)
+            for index, words in enumerate(sentences)
+            for frame in sentence_frames(self.aligner, words, self.max_wordpieces)
+        ]
         labels: List[List[int]] = [[0] * len(words) for words in sentences]
-        for batch in self._batches([frame for _, _, frame in chunks]):
+        for batch in self._batches([frame for _, frame in windows]):
             output = self._forward([frame for _, frame in batch])
             # Shape: (batch_size, num_wordpieces)
             predicted = output.predicate_logits.argmax(-1).tolist()
-            for (chunk_index, frame), row in zip(batch, predicted):
-                sentence_index, start, _ = chunks[chunk_index]
+            for (window_index, frame), row in zip(batch, predicted):
+                sentence = windows[window_index][0]
                 for word, offset in frame.word_offsets():
-                    labels[sentence_index][start + word] = row[offset]
+                    labels[sentence][word] = row[offset]
         return [predicate_spans(word_labels) for word_labels in labels]
 
     def label_frames(
@@ -306,15 +161,6 @@ class SemanticRoleLabeler:
                 wordpiece_tags = [labels[i] for i in frame_ids]
                 tags[index] = frame.word_tags(wordpiece_tags, len(frames[index][0]))
         return tags  # type: ignore
-
-    def _sentence_chunks(self, words: Sequence[str]) -> Iterator[Tuple[int, WordpieceFrame]]:
-        # Consecutive windows of words that fit the encoder, for predicate identification.
-        start = 0
-        while start < len(words):
-            frame = wordpiece_frame(self.aligner, words[start:], [0], self.max_wordpieces)
-            frame.token_type_ids = [0] * len(frame.token_type_ids)
-            yield start, frame
-            start += frame.window[1]
 
     def _batches(
         self, frames: Sequence[WordpieceFrame]
@@ -344,23 +190,3 @@ class SemanticRoleLabeler:
                 attention_mask=attention_mask.to(device),
                 token_type_ids=token_type_ids.to(device),
             )
-
-
-def frame_result(words: Sequence[str], predicate: Sequence[int], tags: List[str]) -> Dict[str, Any]:
-    """One entry of `"verbs"`: the predicate, its tags, description and arguments as spans."""
-    arguments = [
-        {"role": role, "start": start, "end": end, "text": " ".join(words[start : end + 1])}
-        for role, (start, end) in _spans(tags)
-        if role != "V"
-    ]
-    return {
-        "verb": " ".join(words[i] for i in predicate),
-        "predicate_indices": list(predicate),
-        "description": make_srl_string(words, tags),
-        "tags": tags,
-        "arguments": arguments,
-    }
-
-
-def _spans(tags: Sequence[str]) -> List[Tuple[str, Tuple[int, int]]]:
-    return [(role, (start, end)) for role, start, end in bio_tags_to_spans(list(tags))]

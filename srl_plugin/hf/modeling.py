@@ -15,7 +15,7 @@ from transformers import BertConfig, BertModel, BertPreTrainedModel
 from transformers.utils import ModelOutput
 
 from srl_plugin.hf.decoding import bio_transition_constraints, viterbi_decode_bio
-from srl_plugin.hf.frames import PREDICATE_LABELS
+from srl_plugin.hf.labels import PREDICATE_LABELS
 
 
 @dataclass

@@ -261,48 +261,6 @@ class WordPieceAligner:
         }
 
 
-def predicate_window(
-    start_offsets: Sequence[int],
-    end_offsets: Sequence[int],
-    predicate_indices: Sequence[int],
-    max_wordpieces: int,
-) -> Tuple[int, int]:
-    """
-    The words `[start, end)` of the widest window around the predicate that fits in
-    `max_wordpieces` wordpieces (with `[CLS]` and `[SEP]`), used for sentences longer than the
-    encoder's position embeddings. Words outside the window are tagged `O`.
-
-    The window is centred on the predicate's words and grown one word at a time on the side that
-    is shorter, so the arguments nearest the predicate are kept.
-    """
-    num_words = len(start_offsets)
-    if num_words == 0:
-        return 0, 0
-
-    def width(first: int, last: int) -> int:
-        return end_offsets[last] - start_offsets[first] + 1 + 2
-
-    if width(0, num_words - 1) <= max_wordpieces:
-        return 0, num_words
-    centre = sorted(predicate_indices)[len(predicate_indices) // 2] if predicate_indices else 0
-    first = last = centre
-    if width(first, last) > max_wordpieces:
-        raise ValueError(
-            f"word {centre} alone is {width(first, last) - 2} wordpieces, more than the "
-            f"encoder's {max_wordpieces - 2}"
-        )
-    while True:
-        grow_left = first > 0 and (centre - first <= last - centre or last == num_words - 1)
-        if grow_left and width(first - 1, last) <= max_wordpieces:
-            first -= 1
-        elif last < num_words - 1 and width(first, last + 1) <= max_wordpieces:
-            last += 1
-        elif first > 0 and width(first - 1, last) <= max_wordpieces:
-            first -= 1
-        else:
-            return first, last + 1
-
-
 def _fast_tokenizer_lowercases(fast: Dict) -> bool:
     normalizer = fast.get("normalizer") or {}
     kinds = [normalizer] + list(normalizer.get("normalizers", []))

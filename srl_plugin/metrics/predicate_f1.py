@@ -1,9 +1,9 @@
 from typing import Dict, List, Sequence
 
-import torch
-import torch.distributed as dist
 from allennlp.common.util import is_distributed
 from allennlp.training.metrics.metric import Metric
+
+from srl_plugin.metrics.distributed import all_reduce_sum
 
 
 @Metric.register("predicate_f1")
@@ -40,9 +40,7 @@ class PredicateF1(Metric):
     def get_metric(self, reset: bool = False) -> Dict[str, float]:
         counts: List[int] = list(self._counts)
         if is_distributed():
-            totals = torch.tensor(counts, dtype=torch.long)
-            dist.all_reduce(totals, op=dist.ReduceOp.SUM)
-            counts = totals.tolist()
+            counts = all_reduce_sum([counts])[0]
         true_positives, predicted, gold = counts
         precision = true_positives / predicted if predicted else 0.0
         recall = true_positives / gold if gold else 0.0

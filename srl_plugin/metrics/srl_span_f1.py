@@ -1,11 +1,11 @@
 from typing import Dict, Iterable, List, Optional, Sequence
 
-import torch
 import torch.distributed as dist
 from allennlp.common.util import is_distributed
 from allennlp.training.metrics.metric import Metric
 
-from srl_plugin.hf.spans import SpanCounts, count_bio_batch, precision_recall_f1
+from srl_plugin.hf.srl_eval import SpanCounts, count_bio_batch, precision_recall_f1
+from srl_plugin.metrics.distributed import all_reduce_sum
 
 
 @Metric.register("srl_span_f1")
@@ -14,7 +14,7 @@ class SrlSpanF1(Metric):
     Span precision, recall and F1 for semantic role labelling, with exactly the counts and
     metrics of allennlp-models' `SrlEvalScorer(ignore_classes=["V"])` (the CoNLL-2005
     `srl-eval.pl` script), computed in pure Python (no perl, no temporary files) by
-    `srl_plugin.hf.spans`, and aggregated across workers under distributed training (where
+    `srl_plugin.hf.srl_eval`, and aggregated across workers under distributed training (where
     `SrlEvalScorer.get_metric` raises).
 
     Unlike `SrlEvalScorer`, it takes BIO tags, and converts them with
@@ -100,14 +100,8 @@ def _all_reduce_counts(counts: SpanCounts) -> SpanCounts:
     reduced = SpanCounts()
     if not labels:
         return reduced
-    if dist.get_backend() == "nccl":
-        device = torch.device("cuda", torch.cuda.current_device())
-    else:
-        device = torch.device("cpu")
     per_label = counts.per_label()
-    rows = [list(per_label.get(label, (0, 0, 0))) for label in labels]
-    tensor = torch.tensor(rows, dtype=torch.long, device=device)
-    dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
-    for label, (tp, fp, fn) in zip(labels, tensor.tolist()):
+    rows = [per_label.get(label, (0, 0, 0)) for label in labels]
+    for label, (tp, fp, fn) in zip(labels, all_reduce_sum(rows)):
         reduced.add(label, tp, fp, fn)
     return reduced

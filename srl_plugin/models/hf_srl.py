@@ -14,8 +14,8 @@ from allennlp.nn.util import get_mask_from_sequence_lengths, sequence_cross_entr
 from transformers import BertConfig
 
 from srl_plugin.archival import embedded_export, resolve_checkpoint
-from srl_plugin.hf.checkpoint import load_pretrained_srl_model
-from srl_plugin.hf.frames import PREDICATE_LABELS, predicate_spans
+from srl_plugin.hf.export import load_pretrained_srl_model
+from srl_plugin.hf.labels import PREDICATE_LABELS, predicate_spans
 from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
 from srl_plugin.hf.tokenization import WordPieceAligner
 from srl_plugin.metrics.predicate_f1 import PredicateF1
@@ -108,7 +108,8 @@ class HfSrlModel(Model):
             Shape `(batch_size, num_wordpieces)`: 1 on the predicate's wordpieces (all 0 for
             predicate-identification instances).
         metadata : `List[Dict[str, Any]]`
-            Words, predicate, offsets, window and `is_frame` of each instance.
+            Words, predicate, `frame` (the `WordpieceFrame`: ids, alignment, window) and
+            `is_frame` of each instance.
         tags : `torch.LongTensor`, optional
             Shape `(batch_size, num_wordpieces)`: gold BIO tag ids.
         predicate_labels : `torch.LongTensor`, optional
@@ -182,29 +183,22 @@ class HfSrlModel(Model):
         lengths = [m["num_wordpieces"] for m in metadata]
         label_ids = self.hf_model.decode(output_dict["logits"], lengths)
         labels = self.hf_model.labels
-        wordpiece_tags, word_tags = [], []
-        for ids, meta in zip(label_ids, metadata):
-            tags = [labels[i] for i in ids]
-            wordpiece_tags.append(tags)
-            words_tags = ["O"] * len(meta["words"])
-            start = meta["window"][0]
-            for position, offset in enumerate(meta["offsets"]):
-                words_tags[start + position] = tags[offset]
-            word_tags.append(words_tags)
+        wordpiece_tags = [[labels[i] for i in ids] for ids in label_ids]
         output_dict["wordpiece_tags"] = wordpiece_tags
-        output_dict["tags"] = word_tags
+        output_dict["tags"] = [
+            meta["frame"].word_tags(tags, len(meta["words"]))
+            for tags, meta in zip(wordpiece_tags, metadata)
+        ]
         if output_dict.get("predicate_logits") is not None:
             predicate_ids = output_dict["predicate_logits"].argmax(-1).tolist()
-            predicate_tags, predicates = [], []
-            for ids, meta in zip(predicate_ids, metadata):
-                word_labels = [0] * len(meta["words"])
-                start = meta["window"][0]
-                for position, offset in enumerate(meta["offsets"]):
-                    word_labels[start + position] = ids[offset]
-                predicate_tags.append([PREDICATE_LABELS[i] for i in word_labels])
-                predicates.append(predicate_spans(word_labels))
-            output_dict["predicate_tags"] = predicate_tags
-            output_dict["predicates"] = predicates
+            word_labels = [
+                meta["frame"].word_tags(ids, len(meta["words"]), outside=0)
+                for ids, meta in zip(predicate_ids, metadata)
+            ]
+            output_dict["predicate_tags"] = [
+                [PREDICATE_LABELS[i] for i in labels] for labels in word_labels
+            ]
+            output_dict["predicates"] = [predicate_spans(labels) for labels in word_labels]
         return output_dict
 
     def get_metrics(self, reset: bool = False) -> Dict[str, float]:

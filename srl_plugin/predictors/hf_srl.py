@@ -12,7 +12,9 @@ from allennlp.data import DatasetReader, Instance
 from allennlp.models import Model
 from allennlp.predictors.predictor import Predictor
 
-from srl_plugin.hf.labeler import SemanticRoleLabeler, frame_result
+from srl_plugin.hf.inputs import parse_item
+from srl_plugin.hf.labeler import SemanticRoleLabeler
+from srl_plugin.hf.outputs import frame_result
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +58,15 @@ class HfSrlPredictor(Predictor):
         return value
 
     def dump_line(self, outputs: JsonDict) -> str:
-        return json.dumps(outputs, ensure_ascii=False) + "\n"
+        # Readable UTF-8 where possible; a lone surrogate that came in (JSON allows "\ud800")
+        # cannot be encoded, so such a line is written with ASCII escapes instead of killing
+        # the run and every line after it.
+        line = json.dumps(outputs, ensure_ascii=False)
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:
+            line = json.dumps(outputs, ensure_ascii=True)
+        return line + "\n"
 
     def predict(self, sentence: str) -> JsonDict:
         return self.predict_json({"sentence": sentence})
@@ -81,9 +91,11 @@ class HfSrlPredictor(Predictor):
         return sanitize(outputs)
 
     def _json_to_instance(self, json_dict: JsonDict) -> Instance:
-        words = json_dict["tokens"]
-        predicate = json_dict.get("predicates", [])
-        return self._dataset_reader.text_to_instance(words, predicate)
+        # One frame: the item's words (a "sentence" is split as the labeler splits it) and its
+        # first predicate, validated as every input is.
+        request = parse_item(json_dict)
+        predicate = request.predicates[0] if request.predicates else []
+        return self._dataset_reader.text_to_instance(request.words, predicate)
 
     def predict_instance(self, instance: Instance) -> JsonDict:
         return self.predict_batch_instance([instance])[0]

@@ -24,7 +24,7 @@ from allennlp.predictors import Predictor
 import allennlp_models.structured_prediction  # noqa: F401  (registers srl_bert and srl)
 from srl_plugin.archival import load_srl_archive, safe_extract
 from srl_plugin.hf import BertForSemanticRoleLabeling, WordPieceAligner
-from srl_plugin.hf.checkpoint import load_torch_weights
+from srl_plugin.hf.weights import load_torch_weights
 from srl_plugin.hf.frames import wordpiece_frame
 from srl_plugin.models.hf_srl import HfSrlModel
 from tests.conftest import EWT_SAMPLE, PROJECT_ROOT, allennlp_command, train_tiny

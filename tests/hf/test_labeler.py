@@ -2,8 +2,11 @@ import pytest
 import torch
 from transformers import BertConfig
 
-from srl_plugin.hf.checkpoint import build_srl_model, read_checkpoint_weights, to_srl_names
-from srl_plugin.hf.labeler import SemanticRoleLabeler, parse_item, split_words
+from srl_plugin.hf.export import build_srl_model, to_srl_names
+from srl_plugin.hf.weights import read_weights
+from srl_plugin.hf.inputs import parse_item
+from srl_plugin.hf.labeler import SemanticRoleLabeler
+from srl_plugin.hf.words import split_words
 from srl_plugin.hf.tokenization import WordPieceAligner
 
 LABELS = ["O", "B-V", "I-V", "B-ARG0", "I-ARG0", "B-ARG1", "I-ARG1"]
@@ -12,9 +15,7 @@ LABELS = ["O", "B-V", "I-V", "B-ARG0", "I-ARG0", "B-ARG1", "I-ARG1"]
 @pytest.fixture(scope="module")
 def labeler(tiny_bert):
     config = BertConfig.from_pretrained(tiny_bert)
-    model = build_srl_model(
-        config, to_srl_names(read_checkpoint_weights(tiny_bert)), LABELS, tiny_bert
-    )
+    model = build_srl_model(config, to_srl_names(read_weights(tiny_bert)), LABELS, tiny_bert)
     torch.manual_seed(0)
     with torch.no_grad():  # A head that finds predicates and arguments, so outputs are not empty.
         model.predicate_classifier.bias.copy_(torch.tensor([0.0, 0.5, -5.0]))
@@ -115,7 +116,7 @@ def test_any_script_and_control_characters(labeler):
 
 
 def test_description_is_allennlp_models_format():
-    from srl_plugin.hf.labeler import make_srl_string
+    from srl_plugin.hf.labels import make_srl_string
 
     words = ["The", "cat", "sat", "down"]
     assert (

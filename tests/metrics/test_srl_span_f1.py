@@ -24,10 +24,9 @@ from allennlp_models.structured_prediction.models.srl import (
     convert_bio_tags_to_conll_format as allennlp_convert_bio_tags_to_conll_format,
 )
 
-from srl_plugin.hf.spans import (
+from srl_plugin.hf.labels import bio_tags_to_spans, convert_bio_tags_to_conll_format
+from srl_plugin.hf.srl_eval import (
     SpanCounts,
-    bio_tags_to_spans,
-    convert_bio_tags_to_conll_format,
     count_conll_batch,
     count_frame,
     precision_recall_f1,

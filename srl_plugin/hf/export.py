@@ -1,178 +1,35 @@
 """
-Reading Hugging Face BERT checkpoints and writing SRL exports, with any transformers version.
+Hugging Face SRL checkpoints: one reader and one writer of the export folder.
 
-transformers < 4.23 cannot read `model.safetensors`, and `torch.load` before torch 1.13 has no
-`weights_only`: both are handled here, without running pickled code.
+- `read_export` reads an export exactly as it was saved (every weight from the file, the
+  predicate-identification head only if it was saved): what the labeler, the pipeline and the
+  archive converters load.
+- `load_pretrained_srl_model` starts a model for training from any checkpoint of the encoder
+  (a bare `BertModel`, a `BertFor*` model, or an export), with fresh heads where needed.
+- `save_export` writes the folder atomically (`atomic_directory`), readable as `save_pretrained`
+  output is (the umask's modes, not the temporary folder's 0700).
 """
 
-import json
 import logging
 import os
-import pickle
 import shutil
-import struct
 import tempfile
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from transformers import BertConfig
 
 from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
 from srl_plugin.hf.tokenization import WordPieceAligner
+from srl_plugin.hf.weights import PYTORCH_FILE, CheckpointError, read_weights, weights_file
 
 logger = logging.getLogger(__name__)
 
-SAFETENSORS_FILE = "model.safetensors"
-PYTORCH_FILE = "pytorch_model.bin"
 CONFIG_FILE = "config.json"
-
-_SAFETENSORS_DTYPES = {
-    "F64": torch.float64,
-    "F32": torch.float32,
-    "F16": torch.float16,
-    "BF16": torch.bfloat16,
-    "I64": torch.int64,
-    "I32": torch.int32,
-    "I16": torch.int16,
-    "I8": torch.int8,
-    "U8": torch.uint8,
-    "BOOL": torch.bool,
-}
 # Checkpoint keys that are not weights of the SRL model.
 _DROPPED_PREFIXES = ("pooler.", "cls.", "bert.pooler.")
 _BUFFER_SUFFIXES = ("position_ids", "token_type_ids")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint or archive file that cannot be read safely or does not fit the model."""
-
-
-def read_safetensors(path: str) -> Dict[str, torch.Tensor]:
-    """Reads a `.safetensors` file (the format is a JSON header and raw little-endian bytes)."""
-    with open(path, "rb") as weights_file:
-        data = weights_file.read()
-    if len(data) < 8:
-        raise CheckpointError(f"{path}: not a safetensors file (only {len(data)} bytes)")
-    (header_size,) = struct.unpack("<Q", data[:8])
-    if header_size > len(data) - 8:
-        raise CheckpointError(f"{path}: truncated safetensors file (header of {header_size} bytes)")
-    try:
-        header = json.loads(data[8 : 8 + header_size])
-    except ValueError as error:
-        raise CheckpointError(f"{path}: unreadable safetensors header ({error})") from None
-    body = bytearray(data[8 + header_size :])
-    tensors = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        dtype = _SAFETENSORS_DTYPES.get(entry.get("dtype"))
-        if dtype is None:
-            raise CheckpointError(
-                f"{path}: tensor {name!r} has unsupported dtype {entry.get('dtype')}"
-            )
-        begin, end = entry["data_offsets"]
-        if not 0 <= begin <= end <= len(body):
-            raise CheckpointError(f"{path}: tensor {name!r} lies outside the file (truncated?)")
-        count = (end - begin) // torch.empty((), dtype=dtype).element_size()
-        if count == 0:
-            tensors[name] = torch.empty(entry["shape"], dtype=dtype)
-            continue
-        flat = torch.frombuffer(body, dtype=dtype, count=count, offset=begin)
-        tensors[name] = flat.clone().reshape(entry["shape"])
-    return tensors
-
-
-def write_safetensors(tensors: Dict[str, torch.Tensor], path: str) -> None:
-    """Writes `tensors` as a `.safetensors` file."""
-    names = {dtype: name for name, dtype in _SAFETENSORS_DTYPES.items()}
-    header: Dict[str, Any] = {}
-    chunks, offset = [], 0
-    for name, tensor in sorted(tensors.items()):
-        data = tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
-        header[name] = {
-            "dtype": names[tensor.dtype],
-            "shape": list(tensor.shape),
-            "data_offsets": [offset, offset + len(data)],
-        }
-        chunks.append(data)
-        offset += len(data)
-    encoded = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    encoded += b" " * (-len(encoded) % 8)
-    with open(path, "wb") as weights_file:
-        weights_file.write(struct.pack("<Q", len(encoded)))
-        weights_file.write(encoded)
-        for chunk in chunks:
-            weights_file.write(chunk)
-
-
-class _TensorsOnlyUnpickler(pickle.Unpickler):
-    # Admits what torch.save writes for a state dict: tensors, storages, ordered dicts.
-    _allowed = {
-        ("collections", "OrderedDict"),
-        ("torch._utils", "_rebuild_tensor"),
-        ("torch._utils", "_rebuild_tensor_v2"),
-        ("torch._utils", "_rebuild_parameter"),
-        ("torch", "Size"),
-        ("torch", "device"),
-    }
-
-    def find_class(self, module: str, name: str) -> Any:
-        storage = module == "torch" and name.endswith("Storage")
-        if (module, name) in self._allowed or storage:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(
-            f"refusing to load {module}.{name}: only tensors may be stored in a weights file"
-        )
-
-
-class _TensorsOnlyPickleModule:
-    # What torch.load expects of its `pickle_module` argument.
-    Unpickler = _TensorsOnlyUnpickler
-    load = staticmethod(lambda file, **kwargs: _TensorsOnlyUnpickler(file, **kwargs).load())
-    __name__ = "tensors_only_pickle"
-
-
-def _torch_has_weights_only() -> bool:
-    major, minor = (int(part) for part in torch.__version__.split(".")[:2])
-    return (major, minor) >= (1, 13)
-
-
-def load_torch_weights(path: str) -> Dict[str, torch.Tensor]:
-    """
-    `torch.load` of a state dict that never runs pickled code: `weights_only=True` where torch
-    has it, a tensors-only unpickler before.
-    """
-    try:
-        if _torch_has_weights_only():
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        else:
-            state = torch.load(path, map_location="cpu", pickle_module=_TensorsOnlyPickleModule)
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such weights file") from None
-    except pickle.UnpicklingError as error:
-        raise CheckpointError(f"{path}: unsafe or corrupt weights file ({error})") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as error:
-        raise CheckpointError(f"{path}: corrupt or truncated weights file ({error})") from None
-    if not isinstance(state, dict) or not all(
-        isinstance(value, torch.Tensor) for value in state.values()
-    ):
-        raise CheckpointError(f"{path}: expected a state dict of tensors")
-    return dict(state)
-
-
-def read_checkpoint_weights(directory: str) -> Dict[str, torch.Tensor]:
-    """The weights of a checkpoint folder: `model.safetensors`, else `pytorch_model.bin`."""
-    safetensors_path = os.path.join(directory, SAFETENSORS_FILE)
-    if os.path.exists(safetensors_path):
-        return read_safetensors(safetensors_path)
-    pytorch_path = os.path.join(directory, PYTORCH_FILE)
-    if os.path.exists(pytorch_path):
-        return load_torch_weights(pytorch_path)
-    raise CheckpointError(
-        f"{directory} holds neither {SAFETENSORS_FILE} nor {PYTORCH_FILE} "
-        f"(sharded checkpoints are not supported)"
-    )
 
 
 def to_srl_names(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
@@ -299,7 +156,7 @@ def load_pretrained_srl_model(
     if labels is None:
         labels = old_labels
     has_srl_labels = any(label.startswith("B-") for label in old_labels)
-    state = to_srl_names(read_checkpoint_weights(directory))
+    state = to_srl_names(read_weights(directory))
     return build_srl_model(
         config, state, labels, directory, old_labels=old_labels if has_srl_labels else None
     )
@@ -319,6 +176,8 @@ def atomic_directory(target: str, overwrite: bool = True) -> Iterator[str]:
     staging = tempfile.mkdtemp(prefix="." + os.path.basename(target) + ".", dir=parent)
     try:
         yield staging
+        # mkdtemp's folder is 0700; the finished one gets the modes os.makedirs would give it.
+        os.chmod(staging, 0o777 & ~_umask())
         if os.path.exists(target):
             previous = staging + ".old"
             os.rename(target, previous)
@@ -362,3 +221,86 @@ def checkpoint_labels(directory: str) -> List[str]:
     """The BIO tags of an export, in id order."""
     config = BertConfig.from_pretrained(directory)
     return [config.id2label[i] for i in range(len(config.id2label))]
+
+
+def read_export(directory: str) -> Tuple[BertForSemanticRoleLabeling, WordPieceAligner]:
+    """
+    An export folder exactly as it was saved: every weight of the model comes from its weights
+    file and nothing else may be in it; the predicate-identification head exists only if its
+    weights were saved.
+
+    # Raises
+
+    `CheckpointError` naming the file that is missing, unreadable or does not fit.
+    """
+    config_path = os.path.join(directory, CONFIG_FILE)
+    if not os.path.isfile(config_path):
+        raise CheckpointError(
+            f"{directory}: not an AllenNLP archive or Hugging Face export (no {CONFIG_FILE})"
+        )
+    config = read_bert_config(directory, directory)
+    path = weights_file(directory)
+    state = to_srl_names(read_weights(path))
+    labels = [config.id2label[i] for i in range(len(config.id2label))]
+    model = build_exact(config, state, labels, path, config_path)
+    return model, read_aligner(directory)
+
+
+def build_exact(
+    config: BertConfig,
+    state: Dict[str, torch.Tensor],
+    labels: Sequence[str],
+    weights_path: str,
+    labels_path: str,
+) -> BertForSemanticRoleLabeling:
+    """
+    `BertForSemanticRoleLabeling` whose every weight comes from `state` (with SRL names), which
+    may hold nothing else. The predicate head is built only when `state` has it.
+    """
+    classifier = state.get("classifier.weight")
+    if classifier is None or "classifier.bias" not in state:
+        raise CheckpointError(
+            f"{weights_path}: no SRL classifier (classifier.weight): a plain BERT checkpoint "
+            "must be fine-tuned first"
+        )
+    if classifier.size(0) != len(labels):
+        raise CheckpointError(
+            f"{labels_path} has {len(labels)} labels but the classifier in {weights_path} has "
+            f"{classifier.size(0)} rows"
+        )
+    if tuple(classifier.shape) != (len(labels), config.hidden_size):
+        raise CheckpointError(
+            f"{weights_path}: classifier.weight has shape {tuple(classifier.shape)} but the "
+            f"config's hidden size is {config.hidden_size}"
+        )
+    config.srl_predicate_head = "predicate_classifier.weight" in state
+    model = build_srl_model(config, state, labels, weights_path)
+    unexpected = sorted(set(state) - set(model.state_dict()))
+    if unexpected:
+        raise CheckpointError(
+            f"{weights_path}: weights that do not fit the config ({config.num_hidden_layers} "
+            f"layers): {', '.join(unexpected[:8])}"
+        )
+    return model.eval()
+
+
+def read_bert_config(path: str, shown: str) -> BertConfig:
+    """The `BertConfig` of a checkpoint folder or `config.json`; `shown` names it in errors."""
+    try:
+        return BertConfig.from_pretrained(path)
+    except (OSError, ValueError) as error:
+        raise CheckpointError(f"{shown}: unreadable BERT config {path}: {error}") from None
+
+
+def read_aligner(folder: str) -> WordPieceAligner:
+    """The tokenizer of a checkpoint folder, with errors naming the folder."""
+    try:
+        return WordPieceAligner.from_pretrained(folder)
+    except (OSError, ValueError) as error:
+        raise CheckpointError(f"{folder}: unreadable tokenizer: {error}") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -34,6 +34,8 @@ of `srl-eval.pl` that read and score it (`read_columns`, `SRL::sentence::read_pr
 import re
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
+from srl_plugin.hf.labels import convert_bio_tags_to_conll_format
+
 # srl-eval.pl excludes these argument types from its per-type counts (`%excluded`).
 EXCLUDED_TYPES = frozenset({"V"})
 
@@ -50,81 +52,6 @@ _COLUMN_WIDTH = 15
 _UNREAD_LABELS = frozenset({"", "Overall"})
 # The predicate word used by `count_frame` when it is not given one.
 _DEFAULT_VERB_WORD = "verb"
-
-
-def bio_tags_to_spans(tags: Sequence[str]) -> List[Tuple[str, int, int]]:
-    """
-    Extracts the labelled spans of a BIO tag sequence, as
-    `allennlp.data.dataset_readers.dataset_utils.span_utils.bio_tags_to_spans` does (without
-    `classes_to_ignore`): an `I-X` tag that does not continue a span of type `X` (after `O`,
-    after another type, or first in the sequence) starts a new span, so ill-formed spans are kept.
-
-    # Parameters
-
-    tags : `Sequence[str]`
-        BIO tags (`O`, `B-X`, `I-X`), one per word.
-
-    # Returns
-
-    `List[Tuple[str, int, int]]`
-        `(label, start, end)` for each span, `end` inclusive, ordered by start. `V` is included.
-        AllenNLP returns the same spans as `(label, (start, end))` in no particular order.
-    """
-    spans: List[Tuple[str, int, int]] = []
-    active: Optional[str] = None
-    start = 0
-    for index, tag in enumerate(tags):
-        bio = tag[:1]
-        if bio not in ("B", "I", "O"):
-            raise ValueError(f"Invalid BIO tag {tag!r} at position {index} in {list(tags)}")
-        label = tag[2:]
-        if bio == "I" and label == active:
-            continue
-        if active is not None:
-            spans.append((active, start, index - 1))
-        if bio == "O":
-            active = None
-        else:
-            active = label
-            start = index
-    if active is not None:
-        spans.append((active, start, len(tags) - 1))
-    return spans
-
-
-def convert_bio_tags_to_conll_format(labels: Sequence[str]) -> List[str]:
-    """
-    Converts BIO tags to the bracketed CoNLL format read by `srl-eval.pl`, with exactly the
-    output of allennlp-models' `convert_bio_tags_to_conll_format`: a span opens with `(X*` and
-    closes with `*)` (`(X*)` for one word), every other word is `*`.
-
-        [B-ARG1, I-ARG1, I-ARG1, O] -> ["(ARG1*", "*", "*)", "*"]
-
-    # Parameters
-
-    labels : `Sequence[str]`
-        BIO tags, one per word.
-
-    # Returns
-
-    `List[str]`
-        The CoNLL-formatted tags.
-    """
-    sentence_length = len(labels)
-    conll_labels = []
-    for i, label in enumerate(labels):
-        if label == "O":
-            conll_labels.append("*")
-            continue
-        new_label = "*"
-        # A span opens at a B- tag, at the first word, or where the label changes.
-        if label[0] == "B" or i == 0 or label[1:] != labels[i - 1][1:]:
-            new_label = "(" + label[2:] + new_label
-        # A span closes at the last word, before a B- tag, or before a change of label.
-        if i == sentence_length - 1 or labels[i + 1][0] == "B" or label[1:] != labels[i + 1][1:]:
-            new_label = new_label + ")"
-        conll_labels.append(new_label)
-    return conll_labels
 
 
 class SpanCounts:

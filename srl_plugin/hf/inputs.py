@@ -1,0 +1,93 @@
+"""
+What the labeler, the pipeline, the predictor and `srl-label` take: one item (a sentence string,
+a list of words, or a JSON object), validated into a `Request` with errors a person can act on.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+from srl_plugin.hf.words import split_words
+
+Item = Union[str, Sequence[str], Dict[str, Any]]
+
+
+@dataclass
+class Request:
+    """One item to label: its words and, if given, its predicates (lists of word indices)."""
+
+    words: List[str]
+    predicates: Optional[List[List[int]]]
+
+
+def parse_item(item: Item) -> Request:
+    """
+    Validates one input: a sentence string, a list of words, or a JSON object with
+    `"sentence"` (a string) or `"tokens"` (a list of strings) and optional `"predicates"` (word
+    indices; a list of indices marks one multi-word predicate). Raises `ValueError` saying what
+    is wrong.
+    """
+    predicates: Any = None
+    if isinstance(item, str):
+        words = split_words(item)
+        if not words:
+            raise ValueError("the sentence is empty (no words after removing whitespace)")
+    elif isinstance(item, dict):
+        known = {"sentence", "tokens", "predicates"}
+        unknown = sorted(set(item) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown keys {unknown}: expected 'sentence' or 'tokens', and 'predicates'"
+            )
+        if ("sentence" in item) == ("tokens" in item):
+            raise ValueError(
+                "give exactly one of 'sentence' (a string) or 'tokens' (a list of words)"
+            )
+        if "sentence" in item:
+            if not isinstance(item["sentence"], str):
+                raise ValueError(
+                    f"'sentence' must be a string, not {type(item['sentence']).__name__}"
+                )
+            return _with_predicates(parse_item(item["sentence"]).words, item.get("predicates"))
+        words = _check_words(item["tokens"], "'tokens'")
+        predicates = item.get("predicates")
+    elif isinstance(item, (list, tuple)):
+        words = _check_words(item, "the word list")
+    else:
+        raise ValueError(
+            f"expected a sentence string, a list of words or a JSON object, not {type(item).__name__}"
+        )
+    return _with_predicates(words, predicates)
+
+
+def _check_words(words: Any, name: str) -> List[str]:
+    if not isinstance(words, (list, tuple)) or not all(isinstance(w, str) for w in words):
+        raise ValueError(f"{name} must be a list of strings")
+    if not words:
+        raise ValueError(f"{name} is empty")
+    for index, word in enumerate(words):
+        if not word.strip():
+            raise ValueError(f"word {index} of {name} is empty or whitespace")
+    return list(words)
+
+
+def _with_predicates(words: List[str], predicates: Any) -> Request:
+    if predicates is None:
+        return Request(words, None)
+    if not isinstance(predicates, list):
+        raise ValueError(
+            f"'predicates' must be a list of word indices, not {type(predicates).__name__}"
+        )
+    spans = []
+    for predicate in predicates:
+        span = predicate if isinstance(predicate, list) else [predicate]
+        for index in span:
+            if not isinstance(index, int) or isinstance(index, bool):
+                raise ValueError(f"predicate index {index!r} is not an integer")
+            if not 0 <= index < len(words):
+                raise ValueError(
+                    f"predicate index {index} is outside the sentence ({len(words)} words)"
+                )
+        if not span:
+            raise ValueError("a predicate must have at least one word index")
+        spans.append(sorted(span))
+    return Request(words, spans)
