@@ -53,9 +53,9 @@ def test_use_dataset_reader_on_conll(trained_run, tmp_path):
     outputs = [json.loads(line) for line in output_file.read_text().splitlines()]
     frames = [o for o in outputs if "verbs" in o]
     windows = [o for o in outputs if "predicates" in o]
-    # 80 sentences with predicates; the one longer than the tiny encoder's 128 positions is
+    # 80 sentences with predicates; the one longer than the tiny encoder's 128 positions (its 55 words
+    # make more wordpieces with the tiny vocabulary) is
     # read for predicate identification in two consecutive windows, as the labeler reads it.
     assert len(frames) == 227 and len(windows) == 81
-    assert max(len(o["words"]) for o in windows) > 128
     with_predicate = [o for o in frames if o["verbs"]]
     assert all(len(o["verbs"][0]["tags"]) == len(o["words"]) for o in with_predicate)
