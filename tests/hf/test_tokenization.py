@@ -2,7 +2,7 @@ import pytest
 
 from srl_plugin.hf.frames import predicate_bio_labels, predicate_spans, wordpiece_frame
 from srl_plugin.hf.tokenization import WordPieceAligner, predicate_window
-from tests.conftest import EWT_SAMPLE
+from tests import EWT_SAMPLE
 from tests.tiny_bert import conll_words
 
 
