@@ -98,7 +98,7 @@ def main() -> None:
         "gold_predicate_srl_f1": precision_recall_f1(with_gold)["f1-measure-overall"],
         "seconds": round(elapsed, 1),
     }
-    print(f"$ python {' '.join(sys.argv)}")
+    print(f"$ python benchmarks/end_to_end_srl.py {' '.join(sys.argv[1:])}")
     print(f"export: {shown(args.export)}\ndata: {shown(data)}")
     for name, value in figures.items():
         print(f"{name:>24}: {value:.4f}" if isinstance(value, float) else f"{name:>24}: {value}")

@@ -166,7 +166,7 @@ def main() -> None:
         sys.executable, "-m", "allennlp.__main__", "train", "training_configs/demo.jsonnet",
         "-s", str(args.output), "--force", "--include-package", "srl_plugin", "--file-friendly-logging",
     ]  # fmt: skip
-    print("$", " ".join(command), flush=True)
+    print("$ python", " ".join(command[1:]), flush=True)
     started = time.time()
     log_path = args.output.parent / "demo-train.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
