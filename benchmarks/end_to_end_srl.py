@@ -2,7 +2,7 @@
 Predicate identification and end-to-end SRL on EWT dev, from raw words, with an export alone.
 
 The labeler gets each dev sentence's words and no predicates: its predicate head finds them, then
-each found predicate is labelled. Scores, with srl-eval.pl's span counting (srl_plugin.hf.spans):
+each found predicate is labelled. Scores, with srl-eval.pl's span counting (srl_plugin.hf.srl_eval):
 
 - predicate P/R/F1: a predicted predicate is right when its word span equals a gold `V` span;
 - end-to-end SRL F1: frames of correctly found predicates are scored as usual; the arguments of
@@ -10,60 +10,42 @@ each found predicate is labelled. Scores, with srl-eval.pl's span counting (srl_
   gold are all excess;
 - SRL F1 with gold predicates, the usual figure, for reference.
 
-Usage: python benchmarks/end_to_end_srl.py --export runs/demo/hf_model [--data .../conll2012/dev]
+Usage: python benchmarks/end_to_end_srl.py --export runs/demo/hf_model [--data DEV]
+
+The data is EWT PropBank dev from the shipped data/ewt_propbank_srl.tar.gz unless --data names a
+CoNLL-2012 dev folder or file, a conll2012 folder or a .tar.gz of one.
 """
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
-from typing import List, Sequence, Tuple
+from typing import List, Sequence
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# Runs from any directory: the repository root holds `srl_plugin` and `benchmarks`.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._common import read_conll, setup_environment, shown, split_path  # noqa: E402
 from srl_plugin.hf import SemanticRoleLabeler  # noqa: E402
+from srl_plugin.hf.labels import predicate_tags  # noqa: E402
 from srl_plugin.hf.srl_eval import SpanCounts, count_frame, precision_recall_f1  # noqa: E402
-
-Frame = Tuple[Tuple[int, ...], List[str]]  # predicate word indices, BIO tags
-
-
-def read_dev(path: str) -> List[Tuple[List[str], List[Frame]]]:
-    from allennlp_models.common.ontonotes import Ontonotes
-
-    reader = Ontonotes()
-    files = [path] if os.path.isfile(path) else sorted(reader.dataset_path_iterator(path))
-    sentences = []
-    for conll_file in files:
-        for sentence in reader.sentence_iterator(conll_file):
-            frames = [
-                (tuple(i for i, tag in enumerate(tags) if tag.endswith("-V")), list(tags))
-                for _, tags in sentence.srl_frames
-            ]
-            sentences.append((list(sentence.words), frames))
-    return sentences
-
-
-def only_predicate(num_words: int, predicate: Sequence[int]) -> List[str]:
-    tags = ["O"] * num_words
-    for position, word in enumerate(predicate):
-        tags[word] = "B-V" if position == 0 else "I-V"
-    return tags
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--export", required=True)
     parser.add_argument(
-        "--data", default=str(ROOT.parent / "shared/data/ewt_propbank_srl/conll2012/dev")
+        "--data", help="default: dev of the shipped data/ewt_propbank_srl.tar.gz (see above)"
     )
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args()
+    setup_environment(args.threads)
 
-    sentences = read_dev(args.data)
+    data = split_path(args.data, "dev")
+    sentences = list(read_conll(data))
     labeler = SemanticRoleLabeler.from_pretrained(args.export, batch_size=args.batch_size)
     started = time.time()
     predicted = labeler.predict_batch([words for words, _ in sentences])
@@ -86,12 +68,12 @@ def main() -> None:
         gold_total += len(gold)
         correct += len(set(guesses) & set(gold))
         for predicate, tags in gold.items():
-            guess = guesses.get(predicate, only_predicate(len(words), predicate))
+            guess = guesses.get(predicate, predicate_tags(len(words), predicate))
             end_to_end.update(count_frame(guess, tags, predicate[0], words))
         for predicate, tags in guesses.items():
             if predicate not in gold:
                 end_to_end.update(
-                    count_frame(tags, only_predicate(len(words), predicate), predicate[0], words)
+                    count_frame(tags, predicate_tags(len(words), predicate), predicate[0], words)
                 )
         if gold_frames:
             for (predicate, tags), verb in zip(gold_frames, next(gold_outputs)["verbs"]):
@@ -110,8 +92,8 @@ def main() -> None:
         "gold_predicate_srl_f1": precision_recall_f1(with_gold)["f1-measure-overall"],
         "seconds": round(elapsed, 1),
     }
-    print(f"$ python {' '.join(sys.argv)}")
-    print(f"export: {args.export}\ndata: {args.data}")
+    print(f"$ python benchmarks/end_to_end_srl.py {' '.join(sys.argv[1:])}")
+    print(f"export: {shown(args.export)}\ndata: {shown(data)}")
     for name, value in figures.items():
         print(f"{name:>24}: {value:.4f}" if isinstance(value, float) else f"{name:>24}: {value}")
     if args.json:

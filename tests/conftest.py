@@ -1,16 +1,14 @@
+"""Session fixtures: tiny checkpoints, training runs and archives, the shipped data."""
+
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-# Tests and benchmarks import `tests.tiny_bert`; run from any directory.
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT_ROOT))
-
-FIXTURES_ROOT = PROJECT_ROOT / "tests" / "fixtures"
-EWT_SAMPLE = FIXTURES_ROOT / "ewt_sample"
-CONFIGS_ROOT = PROJECT_ROOT / "training_configs"
+# tests/commands and tests/test_archival.py import PROJECT_ROOT, EWT_SAMPLE, allennlp_command and
+# train_tiny from here; new tests import them from `tests` and `tests.cli`.
+from tests import EWT_SAMPLE, FIXTURES_ROOT, PROJECT_ROOT  # noqa: F401
+from tests.cli import TINY_CONFIG, allennlp_command, tiny_config_vars, train_tiny
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +19,14 @@ def tiny_bert(tmp_path_factory) -> str:
     return make_tiny_bert(str(tmp_path_factory.mktemp("tiny_bert")), conll_words(str(EWT_SAMPLE)))
 
 
+@pytest.fixture(scope="session")
+def ewt_conll2012(tmp_path_factory) -> Path:
+    """The `conll2012` folder of the shipped data/ewt_propbank_srl.tar.gz, extracted once."""
+    from benchmarks._common import extract_data
+
+    return extract_data(cache=tmp_path_factory.mktemp("data"))
+
+
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch):
     # Nothing may be downloaded: make transformers fail fast instead of retrying the hub.
@@ -29,29 +35,35 @@ def _offline(monkeypatch):
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def allennlp_command(*args: str, cwd: str = str(PROJECT_ROOT), env=None):
-    """Runs `allennlp ARGS --include-package srl_plugin` in a subprocess; returns the result."""
-    import subprocess
+@pytest.fixture(scope="session")
+def tiny_archive(tiny_bert, tmp_path_factory) -> Path:
+    """
+    An hf_srl `model.tar.gz` of the tiny config built once, without training: the vocabulary of
+    the EWT sample, random heads, the Hugging Face export inside as `allennlp train` puts it.
+    Enough for tests of what the predictor answers (not of how well it labels).
+    """
+    from types import SimpleNamespace
 
-    # One thread: tiny models run several times faster than with threads fighting for 2 cores.
-    full_env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", OMP_NUM_THREADS="1")
-    full_env.update(env or {})
-    command = [sys.executable, "-m", "allennlp.__main__", *args, "--include-package", "srl_plugin"]
-    return subprocess.run(command, cwd=cwd, env=full_env, capture_output=True, text=True)
+    import torch
+    from allennlp.common import Params
+    from allennlp.data import DatasetReader, Vocabulary
+    from allennlp.models import Model
+    from allennlp.models.archival import archive_model
 
+    from srl_plugin.callbacks.hf_export import HfExportCallback
 
-def train_tiny(checkpoint: str, output: str, overrides: str = "", extra_env=None):
-    """`allennlp train tests/fixtures/tiny_srl.jsonnet` on the EWT sample from `checkpoint`."""
-    env = {
-        "SRL_TRAIN_DATA_PATH": str(EWT_SAMPLE),
-        "SRL_VALIDATION_DATA_PATH": str(EWT_SAMPLE),
-        "BERT_MODEL": checkpoint,
-        **(extra_env or {}),
-    }
-    args = ["train", str(FIXTURES_ROOT / "tiny_srl.jsonnet"), "-s", output]
-    if overrides:
-        args += ["-o", overrides]
-    return allennlp_command(*args, env=env)
+    folder = tmp_path_factory.mktemp("tiny_archive")
+    params = Params.from_file(str(TINY_CONFIG), ext_vars=tiny_config_vars(tiny_bert))
+    params.to_file(str(folder / "config.json"))
+    reader = DatasetReader.from_params(params["dataset_reader"].duplicate())
+    vocab = Vocabulary.from_instances(reader.read(str(EWT_SAMPLE)))
+    vocab.save_to_files(str(folder / "vocabulary"))
+    torch.manual_seed(0)
+    model = Model.from_params(vocab=vocab, params=params["model"].duplicate())
+    torch.save(model.state_dict(), folder / "best.th")
+    # The export as the hf_export callback writes it at the end of `allennlp train`.
+    HfExportCallback(str(folder)).on_end(SimpleNamespace(model=model), metrics={})
+    return Path(archive_model(folder, include_in_archive=params["include_in_archive"]))
 
 
 @pytest.fixture(scope="session")

@@ -7,19 +7,16 @@ import pytest
 from allennlp.commands.train import train_model
 from allennlp.common import Params
 
-from tests.conftest import CONFIGS_ROOT, EWT_SAMPLE, FIXTURES_ROOT
+from tests import CONFIGS_ROOT
+from tests.cli import TINY_CONFIG, tiny_config_vars
 
-CONFIGS = sorted(glob.glob(str(CONFIGS_ROOT / "*.jsonnet"))) + [
-    str(FIXTURES_ROOT / "tiny_srl.jsonnet")
-]
+CONFIGS = sorted(glob.glob(str(CONFIGS_ROOT / "*.jsonnet"))) + [str(TINY_CONFIG)]
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=os.path.basename)
 def test_config_builds(config, tiny_bert, tmp_path, monkeypatch):
     ext_vars = {
-        "SRL_TRAIN_DATA_PATH": str(EWT_SAMPLE),
-        "SRL_VALIDATION_DATA_PATH": str(EWT_SAMPLE),
-        "BERT_MODEL": tiny_bert,
+        **tiny_config_vars(tiny_bert),
         "DEMO_TRAIN_INSTANCES": "50",
         "DEMO_VALIDATION_INSTANCES": "20",
     }

@@ -2,7 +2,7 @@
 
 import json
 
-from tests.conftest import train_tiny
+from tests.cli import train_tiny
 
 
 def test_two_cpu_workers(tiny_bert, tmp_path):

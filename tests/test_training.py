@@ -15,7 +15,8 @@ from allennlp.models.archival import load_archive
 from transformers import BertForTokenClassification
 
 from srl_plugin.hf.decoding import bio_transition_constraints, viterbi_decode_bio
-from tests.conftest import EWT_SAMPLE, allennlp_command, train_tiny
+from tests import EWT_SAMPLE
+from tests.cli import allennlp_predict, train_tiny
 
 
 @pytest.fixture(scope="module")
@@ -82,19 +83,9 @@ def test_export_tags_equal_allennlp_predict(trained_run, frames, tmp_path):
     ]
     input_file = tmp_path / "frames.jsonl"
     input_file.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    output_file = tmp_path / "predicted.jsonl"
-    result = allennlp_command(
-        "predict",
-        str(trained_run / "model.tar.gz"),
-        str(input_file),
-        "--batch-size",
-        "16",
-        "--output-file",
-        str(output_file),
-        "--silent",
+    predicted = allennlp_predict(
+        trained_run / "model.tar.gz", input_file, tmp_path / "predicted.jsonl", "--batch-size", "16"
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    predicted = [json.loads(line) for line in output_file.read_text().splitlines()]
     assert len(predicted) == len(lines)
 
     # The export through plain transformers, decoded with the plugin's decoder, one by one.

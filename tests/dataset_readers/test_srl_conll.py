@@ -3,7 +3,7 @@
 from srl_plugin.dataset_readers.srl_conll import HfSrlReader
 from srl_plugin.hf.frames import sentence_frames
 from srl_plugin.hf.labels import predicate_bio_labels, predicate_spans
-from tests.conftest import EWT_SAMPLE
+from tests import EWT_SAMPLE
 
 
 def test_predicate_instances_cover_long_sentences_in_the_labelers_windows(tiny_bert):

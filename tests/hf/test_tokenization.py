@@ -3,7 +3,7 @@ import pytest
 from srl_plugin.hf.frames import predicate_window, wordpiece_frame
 from srl_plugin.hf.labels import predicate_bio_labels, predicate_spans
 from srl_plugin.hf.tokenization import WordPieceAligner
-from tests.conftest import EWT_SAMPLE
+from tests import EWT_SAMPLE
 from tests.tiny_bert import conll_words
 
 

@@ -1,7 +1,8 @@
 """
-`srl_plugin.hf.spans` and `SrlSpanF1` against allennlp-models' `SrlEvalScorer`, which runs the
-real `srl-eval.pl` with perl: the same frames must give the same per-label counts and the same
-metrics, bit for bit.
+`srl_plugin.hf.srl_eval` and `SrlSpanF1` against allennlp-models' `SrlEvalScorer`, which runs the
+real `srl-eval.pl` (shipped with allennlp-models) with perl: the same frames must give the same
+per-label counts and the same metrics, bit for bit. The real frames are EWT PropBank dev from the
+shipped data/ewt_propbank_srl.tar.gz.
 """
 
 import json
@@ -10,7 +11,7 @@ import shutil
 import socket
 import subprocess
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
 import torch.distributed as dist
@@ -18,12 +19,12 @@ import torch.multiprocessing as mp
 from allennlp.data.dataset_readers.dataset_utils.span_utils import (
     bio_tags_to_spans as allennlp_bio_tags_to_spans,
 )
-from allennlp_models.common.ontonotes import Ontonotes
 from allennlp_models.structured_prediction.metrics.srl_eval_scorer import SrlEvalScorer
 from allennlp_models.structured_prediction.models.srl import (
     convert_bio_tags_to_conll_format as allennlp_convert_bio_tags_to_conll_format,
 )
 
+from benchmarks._common import read_conll
 from srl_plugin.hf.labels import bio_tags_to_spans, convert_bio_tags_to_conll_format
 from srl_plugin.hf.srl_eval import (
     SpanCounts,
@@ -34,8 +35,6 @@ from srl_plugin.hf.srl_eval import (
 )
 from srl_plugin.metrics import SrlSpanF1
 
-EWT_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ewt_propbank_srl"
-EWT_DEV = EWT_ROOT / "conll2012" / "dev"
 # Sentences read from the start of each of the 5 dev files (about 130 frames per 50 sentences).
 SENTENCES_PER_FILE = 50
 # Perturbed copies of each gold frame.
@@ -52,23 +51,17 @@ requires_perl = pytest.mark.skipif(shutil.which("perl") is None, reason="srl-eva
 # Frames
 
 
-def _gold_frames(sentences_per_file: int) -> List[Tuple[Optional[int], List[str], List[str]]]:
+def _gold_frames(
+    dev: Path, sentences_per_file: int
+) -> List[Tuple[Optional[int], List[str], List[str]]]:
     """Gold frames as `SrlReader` builds them: one per predicate, or one with no predicate."""
-    if not EWT_DEV.is_dir():
-        pytest.skip(f"EWT PropBank data not found at {EWT_DEV}")
-    ontonotes = Ontonotes()
     frames: List[Tuple[Optional[int], List[str], List[str]]] = []
-    for path in sorted(EWT_DEV.rglob("*gold_conll")):
-        for k, sentence in enumerate(ontonotes.sentence_iterator(str(path))):
-            if k == sentences_per_file:
-                break
-            words = sentence.words
-            if not sentence.srl_frames:
-                frames.append((None, words, ["O"] * len(words)))
-            for _, tags in sentence.srl_frames:
-                # SrlReader: the first word whose tag ends in "-V" (C-V included).
-                verb_index = next(i for i, tag in enumerate(tags) if tag[-2:] == "-V")
-                frames.append((verb_index, words, tags))
+    for words, sentence_frames in read_conll(dev, sentences_per_file):
+        if not sentence_frames:
+            frames.append((None, words, ["O"] * len(words)))
+        for predicate, tags in sentence_frames:
+            # SrlReader: the first word whose tag ends in "-V" (C-V included).
+            frames.append((predicate[0], words, tags))
     return frames
 
 
@@ -131,8 +124,8 @@ def _perturb(
     return tags
 
 
-def _perturbed_frames(seed: int, sentences_per_file: int, variants: int) -> List[Frame]:
-    gold_frames = _gold_frames(sentences_per_file)
+def _perturbed_frames(dev: Path, seed: int, sentences_per_file: int, variants: int) -> List[Frame]:
+    gold_frames = _gold_frames(dev, sentences_per_file)
     labels = sorted(
         {label for _, _, tags in gold_frames for label, _, _ in bio_tags_to_spans(tags)}
     )
@@ -147,9 +140,12 @@ def _perturbed_frames(seed: int, sentences_per_file: int, variants: int) -> List
 
 
 @pytest.fixture(scope="module")
-def dev_frames() -> List[Frame]:
+def dev_frames(ewt_conll2012: Path) -> List[Frame]:
     return _perturbed_frames(
-        seed=13, sentences_per_file=SENTENCES_PER_FILE, variants=VARIANTS_PER_FRAME
+        ewt_conll2012 / "dev",
+        seed=13,
+        sentences_per_file=SENTENCES_PER_FILE,
+        variants=VARIANTS_PER_FRAME,
     )
 
 
@@ -184,8 +180,11 @@ def _upstream_counts(scorer: SrlEvalScorer) -> Dict[str, Tuple[int, int, int]]:
     }
 
 
-def _score_upstream(frames: Sequence[Frame]) -> SrlEvalScorer:
-    scorer = SrlEvalScorer(ignore_classes=["V"])
+def _score_upstream(
+    frames: Sequence[Frame], scorer: Optional[SrlEvalScorer] = None
+) -> SrlEvalScorer:
+    """`frames` added to `scorer` (a new one by default) in one call, as SrlBert calls it."""
+    scorer = scorer or SrlEvalScorer(ignore_classes=["V"])
     verb_indices, sentences, predicted, gold = _columns(frames)
     scorer(
         verb_indices,
@@ -206,14 +205,10 @@ def test_matches_srl_eval_on_perturbed_dev_frames(dev_frames: List[Frame]):
     assert len(dev_frames) > 600 and no_predicate > 10
     upstream = SrlEvalScorer(ignore_classes=["V"])
     ours = SrlSpanF1()
-    for verb_indices, sentences, predicted, gold in _batches(dev_frames):
-        upstream(
-            verb_indices,
-            sentences,
-            [allennlp_convert_bio_tags_to_conll_format(tags) for tags in predicted],
-            [allennlp_convert_bio_tags_to_conll_format(tags) for tags in gold],
-        )
-        ours(verb_indices, sentences, predicted, gold)
+    for begin in range(0, len(dev_frames), BATCH_SIZE):
+        frames = dev_frames[begin : begin + BATCH_SIZE]
+        _score_upstream(frames, upstream)
+        ours(*_columns(frames))
         assert ours._counts.per_label() == _upstream_counts(upstream)
     counts = ours._counts.per_label()
     # The perturbations reach the cases that matter: C- and R- labels, errors of every kind.
@@ -344,15 +339,35 @@ def _random_tags(rng: random.Random, length: int) -> List[str]:
     ]
 
 
-def test_bio_tags_to_spans_matches_allennlp():
-    rng = random.Random(0)
+def _spans_in_order(tags: List[str]) -> List[Tuple[str, int, int]]:
+    spans = bio_tags_to_spans(tags)
+    assert [start for _, start, _ in spans] == sorted(start for _, start, _ in spans)
+    return sorted(spans)
+
+
+def _allennlp_spans(tags: List[str]) -> List[Tuple[str, int, int]]:
+    return sorted((label, start, end) for label, (start, end) in allennlp_bio_tags_to_spans(tags))
+
+
+@pytest.mark.parametrize(
+    "ours, theirs, seed",
+    [
+        # Our spans come ordered by start; AllenNLP's in no particular order.
+        (_spans_in_order, _allennlp_spans, 0),
+        (convert_bio_tags_to_conll_format, allennlp_convert_bio_tags_to_conll_format, 1),
+    ],
+    ids=["bio_tags_to_spans", "convert_bio_tags_to_conll_format"],
+)
+def test_matches_allennlp_on_random_tags(
+    ours: Callable[[List[str]], object], theirs: Callable[[List[str]], object], seed: int
+):
+    rng = random.Random(seed)
     for _ in range(2000):
         tags = _random_tags(rng, rng.randrange(12))
-        ours = bio_tags_to_spans(tags)
-        assert sorted(ours) == sorted(
-            (label, start, end) for label, (start, end) in allennlp_bio_tags_to_spans(tags)
-        )
-        assert [start for _, start, _ in ours] == sorted(start for _, start, _ in ours)
+        assert ours(tags) == theirs(tags)
+
+
+def test_bio_tags_to_spans_keeps_ill_formed_spans():
     assert bio_tags_to_spans(["I-ARG0", "I-ARG0", "B-V", "I-ARG1", "O", "I-ARG1"]) == [
         ("ARG0", 0, 1),
         ("V", 2, 2),
@@ -361,15 +376,6 @@ def test_bio_tags_to_spans_matches_allennlp():
     ]
     with pytest.raises(ValueError):
         bio_tags_to_spans(["B-ARG0", "X-ARG1"])
-
-
-def test_convert_bio_tags_to_conll_format_matches_allennlp_models():
-    rng = random.Random(1)
-    for _ in range(2000):
-        tags = _random_tags(rng, rng.randrange(12))
-        assert convert_bio_tags_to_conll_format(tags) == allennlp_convert_bio_tags_to_conll_format(
-            tags
-        )
 
 
 def test_precision_recall_f1():

@@ -1,8 +1,12 @@
-"""`allennlp predict` through the hf_srl predictor: bad lines get errors, the rest predictions."""
+"""
+`allennlp predict` through the hf_srl predictor: bad lines get errors, the rest predictions. The
+archive is the untrained `tiny_archive`: these tests check what the predictor answers, not how well.
+"""
 
 import json
 
-from tests.conftest import EWT_SAMPLE, allennlp_command
+from tests import EWT_SAMPLE
+from tests.cli import allennlp_predict
 
 BAD_AND_GOOD = [
     json.dumps({"sentence": "The company said it would buy the shares ."}),
@@ -19,16 +23,12 @@ BAD_AND_GOOD = [
 ]
 
 
-def test_every_line_gets_an_answer(trained_run, tmp_path):
+def test_every_line_gets_an_answer(tiny_archive, tmp_path):
     input_file = tmp_path / "input.jsonl"
     input_file.write_text("\n".join(BAD_AND_GOOD) + "\n")
-    output_file = tmp_path / "output.jsonl"
-    result = allennlp_command(
-        "predict", str(trained_run / "model.tar.gz"), str(input_file),
-        "--batch-size", "4", "--output-file", str(output_file), "--silent",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    outputs = [json.loads(line) for line in output_file.read_text().splitlines()]
+    outputs = allennlp_predict(
+        tiny_archive, input_file, tmp_path / "output.jsonl", "--batch-size", "4"
+    )
     assert len(outputs) == len(BAD_AND_GOOD)
     errors = {i: o["error"] for i, o in enumerate(outputs) if "error" in o}
     assert sorted(errors) == [1, 3, 4, 5, 9, 10]
@@ -43,14 +43,10 @@ def test_every_line_gets_an_answer(trained_run, tmp_path):
             assert {"verb", "description", "tags", "arguments", "predicate_indices"} <= set(verb)
 
 
-def test_use_dataset_reader_on_conll(trained_run, tmp_path):
-    output_file = tmp_path / "output.jsonl"
-    result = allennlp_command(
-        "predict", str(trained_run / "model.tar.gz"), str(EWT_SAMPLE),
-        "--use-dataset-reader", "--output-file", str(output_file), "--silent",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    outputs = [json.loads(line) for line in output_file.read_text().splitlines()]
+def test_use_dataset_reader_on_conll(tiny_archive, tmp_path):
+    outputs = allennlp_predict(
+        tiny_archive, EWT_SAMPLE, tmp_path / "output.jsonl", "--use-dataset-reader"
+    )
     frames = [o for o in outputs if "verbs" in o]
     windows = [o for o in outputs if "predicates" in o]
     # 80 sentences with predicates; the one longer than the tiny encoder's 128 positions (its 55 words
