@@ -21,7 +21,6 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import List, Sequence
 
 # Runs from any directory: the repository root holds `srl_plugin` and `benchmarks`.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
