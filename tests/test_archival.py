@@ -1,5 +1,5 @@
 """
-`srl_plugin.archival` on untrusted and broken archives: tar members that would write outside the
+`srl_plugin.archives` on untrusted and broken archives: tar members that would write outside the
 extraction folder, pickles that would run code, and archives that are truncated, incomplete or
 inconsistent must all be refused with an error that names the file and the problem.
 
@@ -21,14 +21,15 @@ from allennlp.data import Vocabulary
 from allennlp_models.structured_prediction.models.srl_bert import SrlBert
 from transformers import BertConfig, BertModel
 
-from srl_plugin.archival import (
-    infer_bert_config,
+from srl_plugin.archives.archive import (
     load_srl_archive,
     read_srl_checkpoint,
-    resolve_checkpoint,
-    safe_extract,
     write_archive,
+    write_export,
 )
+from srl_plugin.archives.resolution import resolve_checkpoint
+from srl_plugin.archives.safe_tar import safe_extract
+from srl_plugin.archives.srl_bert import infer_bert_config
 from srl_plugin.hf.export import to_srl_names
 from srl_plugin.hf.weights import CheckpointError, load_torch_weights
 from srl_plugin.models.hf_srl import HfSrlModel
@@ -406,8 +407,6 @@ def test_fine_tuning_from_an_srl_bert_archive_keeps_its_weights(srl_bert_archive
 
 
 def test_export_folder_loads_without_allennlp_files(srl_bert_archive, tmp_path):
-    from srl_plugin.archival import write_export
-
     checkpoint = read_srl_checkpoint(str(srl_bert_archive))
     export = write_export(checkpoint, str(tmp_path / "export"))
     archive = load_srl_archive(export)

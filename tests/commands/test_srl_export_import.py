@@ -22,7 +22,8 @@ from allennlp.models.archival import load_archive
 from allennlp.predictors import Predictor
 
 import allennlp_models.structured_prediction  # noqa: F401  (registers srl_bert and srl)
-from srl_plugin.archival import load_srl_archive, safe_extract
+from srl_plugin.archives.archive import load_srl_archive
+from srl_plugin.archives.safe_tar import safe_extract
 from srl_plugin.hf import BertForSemanticRoleLabeling, WordPieceAligner
 from srl_plugin.hf.weights import load_torch_weights
 from srl_plugin.hf.frames import wordpiece_frame
