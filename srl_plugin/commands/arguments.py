@@ -5,39 +5,63 @@ No AllenNLP import here, so that a console script can say clearly when AllenNLP 
 """
 
 import argparse
-
-EXPORT_HELP = "Export an SRL archive to Hugging Face."
-EXPORT_DESCRIPTION = (
-    "Write the Hugging Face export (config.json with id2label, pytorch_model.bin, "
-    "tokenizer files, README.md) of an SRL archive: a model.tar.gz of srl_plugin or of "
-    "allennlp-models' srl_bert, or its unpacked folder. Archives are read safely: no "
-    "pickled code runs and no tar member is written outside its folder."
-)
-IMPORT_HELP = "Import a Hugging Face SRL export to AllenNLP."
-IMPORT_DESCRIPTION = (
-    "Write an AllenNLP model.tar.gz (an hf_srl model: config.json, weights.th, "
-    "vocabulary/labels.txt and the export itself under hf_model/) from a Hugging Face "
-    "export of srl_plugin. An AllenNLP SRL archive (srl_plugin's or allennlp-models' "
-    "srl_bert) is also accepted: it is rewritten as an hf_srl archive, read safely."
-)
+from typing import Callable, NamedTuple, Tuple
 
 
-def add_export_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """`srl-export ARCHIVE OUTPUT_DIR [--force] [source options]`."""
-    parser.add_argument("archive", type=str, help="the model.tar.gz (or its folder)")
-    parser.add_argument("output_dir", type=str, help="the export folder to write")
-    parser.add_argument("--force", action="store_true", help="replace OUTPUT_DIR if it exists")
+class Command(NamedTuple):
+    help: str
+    description: str
+    # The positional arguments (name, help): what is read, what is written.
+    source: Tuple[str, str]
+    output: Tuple[str, str]
+
+
+COMMANDS = {
+    "srl-export": Command(
+        help="Export an SRL archive to Hugging Face.",
+        description="Write the Hugging Face export (config.json with id2label, pytorch_model.bin, "
+        "tokenizer files, README.md) of an SRL archive: a model.tar.gz of srl_plugin or of "
+        "allennlp-models' srl_bert, or its unpacked folder. Archives are read safely: no "
+        "pickled code runs and no tar member is written outside its folder.",
+        source=("archive", "the model.tar.gz (or its folder)"),
+        output=("output_dir", "the export folder to write"),
+    ),
+    "srl-import": Command(
+        help="Import a Hugging Face SRL export to AllenNLP.",
+        description="Write an AllenNLP model.tar.gz (an hf_srl model: config.json, weights.th, "
+        "vocabulary/labels.txt and the export itself under hf_model/) from a Hugging Face "
+        "export of srl_plugin. An AllenNLP SRL archive (srl_plugin's or allennlp-models' "
+        "srl_bert) is also accepted: it is rewritten as an hf_srl archive, read safely.",
+        source=("export_dir", "the Hugging Face export folder"),
+        output=("output_archive", "the model.tar.gz to write"),
+    ),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    """`command SOURCE OUTPUT [--force] [source options]`; `prog` names it in errors."""
+    spec = COMMANDS[command]
+    for name, help in (spec.source, spec.output):
+        parser.add_argument(name, type=str, help=help)
+    parser.add_argument(
+        "--force", action="store_true", help=f"replace {spec.output[0].upper()} if it exists"
+    )
     add_source_arguments(parser)
+    parser.set_defaults(prog=parser.prog)
     return parser
 
 
-def add_import_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """`srl-import EXPORT_DIR OUTPUT_ARCHIVE [--force] [source options]`."""
-    parser.add_argument("export_dir", type=str, help="the Hugging Face export folder")
-    parser.add_argument("output_archive", type=str, help="the model.tar.gz to write")
-    parser.add_argument("--force", action="store_true", help="replace OUTPUT_ARCHIVE if it exists")
-    add_source_arguments(parser)
-    return parser
+def add_subparser(
+    subparsers: "argparse._SubParsersAction",
+    command: str,
+    func: Callable[[argparse.Namespace], None],
+) -> argparse.ArgumentParser:
+    """`command` as a subcommand of `allennlp`, which runs `func(args)`."""
+    spec = COMMANDS[command]
+    subparser = subparsers.add_parser(command, description=spec.description, help=spec.help)
+    add_arguments(subparser, command)
+    subparser.set_defaults(func=func)
+    return subparser
 
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:

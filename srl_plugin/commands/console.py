@@ -9,27 +9,15 @@ AllenNLP finds the plugin before parsing (a `.allennlp_plugins` file); these alw
 import argparse
 import logging
 import sys
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import List, Optional
 
-from srl_plugin.commands.arguments import (
-    EXPORT_DESCRIPTION,
-    IMPORT_DESCRIPTION,
-    add_export_arguments,
-    add_import_arguments,
-)
-
-_COMMANDS: Dict[str, Tuple[str, Callable[[argparse.ArgumentParser], argparse.ArgumentParser]]] = {
-    "srl-export": (EXPORT_DESCRIPTION, add_export_arguments),
-    "srl-import": (IMPORT_DESCRIPTION, add_import_arguments),
-}
+from srl_plugin.commands.arguments import COMMANDS, add_arguments
 
 
 def run(command: str, argv: Optional[List[str]] = None) -> None:
     """Parses `argv` (default: the command line) as `command` does, and runs it."""
-    description, add_arguments = _COMMANDS[command]
-    parser = add_arguments(argparse.ArgumentParser(prog=command, description=description))
-    args = parser.parse_args(argv)
-    args.prog = command
+    parser = argparse.ArgumentParser(prog=command, description=COMMANDS[command].description)
+    args = add_arguments(parser, command).parse_args(argv)
     try:
         import allennlp  # noqa: F401
     except ImportError:
@@ -58,6 +46,6 @@ def import_script() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2 or sys.argv[1] not in _COMMANDS:
-        raise SystemExit(f"usage: python -m {__spec__.name} {{{','.join(_COMMANDS)}}} ARGS")
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        raise SystemExit(f"usage: python -m {__spec__.name} {{{','.join(COMMANDS)}}} ARGS")
     run(sys.argv[1], sys.argv[2:])

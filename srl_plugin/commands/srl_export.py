@@ -11,7 +11,7 @@ from typing import Callable
 from allennlp.commands.subcommand import Subcommand
 
 from srl_plugin.archives.archive import read_srl_checkpoint, write_export
-from srl_plugin.commands.arguments import EXPORT_DESCRIPTION, EXPORT_HELP, add_export_arguments
+from srl_plugin.commands.arguments import add_subparser
 from srl_plugin.hf.weights import CheckpointError
 
 logger = logging.getLogger(__name__)
@@ -25,10 +25,7 @@ def fail(prog: str, error: Exception) -> SystemExit:
 @Subcommand.register("srl-export")
 class SrlExport(Subcommand):
     def add_subparser(self, parser: argparse._SubParsersAction) -> argparse.ArgumentParser:
-        subparser = parser.add_parser(self.name, description=EXPORT_DESCRIPTION, help=EXPORT_HELP)
-        add_export_arguments(subparser)
-        subparser.set_defaults(func=export_from_args, prog=subparser.prog)
-        return subparser
+        return add_subparser(parser, self.name, export_from_args)
 
 
 def convert(args: argparse.Namespace, source: str, output: str, writer: Callable[..., str]) -> str:

@@ -9,7 +9,7 @@ import logging
 from allennlp.commands.subcommand import Subcommand
 
 from srl_plugin.archives.archive import write_archive
-from srl_plugin.commands.arguments import IMPORT_DESCRIPTION, IMPORT_HELP, add_import_arguments
+from srl_plugin.commands.arguments import add_subparser
 from srl_plugin.commands.srl_export import convert
 
 logger = logging.getLogger(__name__)
@@ -18,10 +18,7 @@ logger = logging.getLogger(__name__)
 @Subcommand.register("srl-import")
 class SrlImport(Subcommand):
     def add_subparser(self, parser: argparse._SubParsersAction) -> argparse.ArgumentParser:
-        subparser = parser.add_parser(self.name, description=IMPORT_DESCRIPTION, help=IMPORT_HELP)
-        add_import_arguments(subparser)
-        subparser.set_defaults(func=import_from_args, prog=subparser.prog)
-        return subparser
+        return add_subparser(parser, self.name, import_from_args)
 
 
 def import_from_args(args: argparse.Namespace) -> None:
