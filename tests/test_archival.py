@@ -16,7 +16,6 @@ import stat
 import subprocess
 import sys
 import tarfile
-import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -504,43 +503,42 @@ def test_allennlp_predict_reads_hf_srl_weights_tensors_only(own_archive, tmp_pat
 # Interrupted and finished writes ----------------------------------------------------------
 
 
-def opened_by(pid: int, path: Path) -> bool:
-    """Whether process `pid` has `path` open."""
-    folder = f"/proc/{pid}/fd"
-    try:
-        descriptors = os.listdir(folder)
-    except OSError:
-        return False
-    for descriptor in descriptors:
-        try:
-            if os.readlink(os.path.join(folder, descriptor)) == str(path):
-                return True
-        except OSError:
-            continue
-    return False
+# Runs `allennlp ARGS` and SIGKILLs it 0.1 s after it opens the archive, while it is reading it.
+KILLED_WHILE_READING = """
+import os, runpy, signal, sys, threading, time
+
+archive = sys.argv[1]
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs Linux's /proc")
+def kill_soon():
+    time.sleep(0.1)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def on_open(event, args):
+    if event == "open" and args and str(args[0]) == archive and not started:
+        started.append(threading.Thread(target=kill_soon, daemon=True))
+        started[0].start()
+
+
+started = []
+sys.addaudithook(on_open)
+sys.argv = ["allennlp", *sys.argv[2:]]
+runpy.run_module("allennlp.__main__", run_name="__main__")
+"""
+
+
 def test_killed_srl_export_leaves_nothing_behind(own_archive, tmp_path):
-    # 256 MB more to read: the kill lands while the archive is being read.
+    # 256 MB more to read (0.7 s here): the kill lands while the archive is being read.
     big = rewrite_archive(own_archive, tmp_path / "big.tar.gz", extra=[("padding", Zeros(1 << 28))])
     scratch, outputs = tmp_path / "tmp", tmp_path / "outputs"
     scratch.mkdir()
     outputs.mkdir()
-    command = [sys.executable, "-m", "allennlp.__main__", "srl-export", str(big)]
+    command = [sys.executable, "-c", KILLED_WHILE_READING, str(big), "srl-export", str(big)]
     command += [str(outputs / "hf_model"), "--include-package", "srl_plugin"]
     env = dict(os.environ, TMPDIR=str(scratch), OMP_NUM_THREADS="1")
-    process = subprocess.Popen(command, cwd=str(PROJECT_ROOT), env=env, stderr=subprocess.PIPE)
-    try:
-        while not opened_by(process.pid, big):
-            assert process.poll() is None, process.stderr.read().decode()[-3000:]
-            time.sleep(0.001)
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-    finally:
-        process.kill()
-        process.stderr.close()
-    assert process.returncode == -signal.SIGKILL
+    result = subprocess.run(command, cwd=str(PROJECT_ROOT), env=env, capture_output=True, text=True)
+    assert result.returncode == -signal.SIGKILL, result.stderr[-3000:]
     assert os.listdir(scratch) == []
     assert os.listdir(outputs) == []
 
