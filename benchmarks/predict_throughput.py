@@ -70,7 +70,7 @@ from srl_plugin.hf.modeling import BertForSemanticRoleLabeling  # noqa: E402
 from srl_plugin.models.hf_srl import HfSrlModel  # noqa: E402
 from srl_plugin.predictors.hf_srl import HfSrlPredictor  # noqa: E402
 
-from srl_plugin.archival import _srl_bert_to_srl_names as srl_bert_to_srl_names  # noqa: E402
+from srl_plugin.archives.srl_bert import srl_bert_to_srl_names  # noqa: E402
 
 # NVIDIA H200 dense bf16 tensor-core peak (SXM), TFLOP/s.
 BF16_PEAK_TFLOPS = 790.0

@@ -4,7 +4,8 @@ srl_plugin: BERT semantic role labelling for AllenNLP, trained from and exported
 `srl_plugin.hf` is the Hugging Face side and never imports AllenNLP. Importing `srl_plugin`
 itself registers the AllenNLP components (`--include-package srl_plugin` and the
 `.allennlp_plugins` file both import only this module), so it does so only when AllenNLP is
-installed.
+installed, and makes every tar extraction of the process use PEP 706's `data` filter
+(`srl_plugin.archives.safe_tar.use_data_filter`).
 """
 
 __version__ = "0.1.0"
@@ -14,6 +15,10 @@ try:
 except ImportError:  # The Hugging Face side alone: nothing to register.
     pass
 else:
+    from srl_plugin.archives.safe_tar import use_data_filter
+
+    # AllenNLP's load_archive (`allennlp predict`, `evaluate`) extracts archives unfiltered.
+    use_data_filter()
     # Each import registers its components with AllenNLP.
     from srl_plugin.callbacks.hf_export import HfExportCallback  # noqa: F401
     from srl_plugin.commands.srl_export import SrlExport  # noqa: F401

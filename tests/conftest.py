@@ -5,9 +5,7 @@ from pathlib import Path
 
 import pytest
 
-# tests/commands and tests/test_archival.py import PROJECT_ROOT, EWT_SAMPLE, allennlp_command and
-# train_tiny from here; new tests import them from `tests` and `tests.cli`.
-from tests import EWT_SAMPLE, FIXTURES_ROOT, PROJECT_ROOT  # noqa: F401
+from tests import EWT_SAMPLE
 from tests.cli import TINY_CONFIG, allennlp_command, tiny_config_vars, train_tiny
 
 

@@ -1,5 +1,5 @@
 """
-`srl_plugin.archival` on untrusted and broken archives: tar members that would write outside the
+`srl_plugin.archives` on untrusted and broken archives: tar members that would write outside the
 extraction folder, pickles that would run code, and archives that are truncated, incomplete or
 inconsistent must all be refused with an error that names the file and the problem.
 
@@ -11,9 +11,13 @@ import io
 import json
 import os
 import shutil
+import signal
+import stat
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 import torch
@@ -21,17 +25,20 @@ from allennlp.data import Vocabulary
 from allennlp_models.structured_prediction.models.srl_bert import SrlBert
 from transformers import BertConfig, BertModel
 
-from srl_plugin.archival import (
-    infer_bert_config,
+from srl_plugin.archives.archive import (
     load_srl_archive,
     read_srl_checkpoint,
-    resolve_checkpoint,
-    safe_extract,
     write_archive,
+    write_export,
 )
+from srl_plugin.archives.resolution import resolve_checkpoint
+from srl_plugin.archives.safe_tar import safe_extract
+from srl_plugin.archives.srl_bert import infer_bert_config
 from srl_plugin.hf.export import to_srl_names
 from srl_plugin.hf.weights import CheckpointError, load_torch_weights
 from srl_plugin.models.hf_srl import HfSrlModel
+from tests import PROJECT_ROOT
+from tests.cli import allennlp_command
 
 LABELS = ["O", "B-V", "I-V", "B-ARG0", "I-ARG0", "B-ARG1", "I-ARG1"]
 
@@ -71,7 +78,7 @@ def tar_folder(folder: Path, archive: Path) -> Path:
 @pytest.fixture(scope="module")
 def uncased_bert(tmp_path_factory) -> str:
     """The session's tiny BERT under a name with "uncased", as allennlp-models' reader expects."""
-    from tests.conftest import EWT_SAMPLE
+    from tests import EWT_SAMPLE
     from tests.tiny_bert import conll_words, make_tiny_bert
 
     folder = tmp_path_factory.mktemp("bert") / "tiny-bert-uncased"
@@ -84,19 +91,79 @@ def srl_bert_archive(uncased_bert, tmp_path_factory) -> Path:
     return tar_folder(write_srl_bert_folder(root / "files", uncased_bert), root / "model.tar.gz")
 
 
+@pytest.fixture(scope="module")
+def own_archive(srl_bert_archive, tmp_path_factory) -> Path:
+    """An hf_srl archive, as `srl-import` writes it (of the untrained srl_bert archive)."""
+    archive = tmp_path_factory.mktemp("own_archive") / "model.tar.gz"
+    return Path(write_archive(read_srl_checkpoint(str(srl_bert_archive)), str(archive)))
+
+
+class Zeros:
+    """`size` zero bytes to `tarfile.addfile`, without holding them in memory."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.left if size < 0 else min(size, self.left)
+        self.left -= size
+        return bytes(size)
+
+
+def rewrite_archive(
+    source: Path,
+    target: Path,
+    replace: Optional[Dict[str, bytes]] = None,
+    extra: Optional[List[Tuple[str, Any]]] = None,
+) -> Path:
+    """`source` with the files in `replace` changed and `(name, bytes or Zeros)` added at the end."""
+    replace = replace or {}
+    with tarfile.open(source) as original, tarfile.open(target, "w:gz", compresslevel=1) as tar:
+        for member in original:
+            data = original.extractfile(member).read() if member.isfile() else None
+            if member.name in replace:
+                data = replace[member.name]
+                member.size = len(data)
+            tar.addfile(member, io.BytesIO(data) if data is not None else None)
+        for name, content in extra or []:
+            member = tarfile.TarInfo(name)
+            member.size = content.left if isinstance(content, Zeros) else len(content)
+            tar.addfile(member, content if isinstance(content, Zeros) else io.BytesIO(content))
+    return target
+
+
+def allennlp_predict(archive: Path, folder: Path) -> subprocess.CompletedProcess:
+    """`allennlp predict ARCHIVE` on one frame, with a fresh temporary folder `folder/tmp`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = folder / "input.jsonl"
+    lines.write_text(json.dumps({"tokens": ["the", "cat", "sat"], "predicates": [[2]]}) + "\n")
+    (folder / "tmp").mkdir()
+    output = folder / "predictions.jsonl"
+    return allennlp_command(
+        "predict",
+        str(archive),
+        str(lines),
+        "--output-file",
+        str(output),
+        "--silent",
+        env={"TMPDIR": str(folder / "tmp")},
+    )
+
+
 # Tar members --------------------------------------------------------------------------------
 
 
-def malicious_tar(path: Path, member: tarfile.TarInfo) -> Path:
-    """A tar.gz whose first member is harmless and whose second is `member`."""
+def malicious_tar(path: Path, members: List[tarfile.TarInfo]) -> Path:
+    """A tar.gz whose first member is a harmless config.json, followed by `members`."""
     with tarfile.open(path, "w:gz") as tar:
         harmless = tarfile.TarInfo("config.json")
         harmless.size = 2
         tar.addfile(harmless, io.BytesIO(b"{}"))
-        data = b"pwned"
-        if member.isfile():
-            member.size = len(data)
-        tar.addfile(member, io.BytesIO(data) if member.isfile() else None)
+        for member in members:
+            data = b"pwned"
+            if member.isfile():
+                member.size = len(data)
+            tar.addfile(member, io.BytesIO(data) if member.isfile() else None)
     return path
 
 
@@ -107,32 +174,35 @@ def link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tarfile.TarIn
     return member
 
 
-@pytest.mark.parametrize(
-    "member, problem",
-    [
-        (tarfile.TarInfo("../evil"), "path contains '..'"),
-        (tarfile.TarInfo("vocabulary/../../evil"), "path contains '..'"),
-        (tarfile.TarInfo("/tmp/srl_plugin_evil"), "absolute path"),
-        (link("passwd", "/etc/passwd"), "outside the archive"),
-        (link("vocabulary/passwd", "../../etc/passwd"), "outside the archive"),
-        (link("passwd", "../etc/passwd", tarfile.LNKTYPE), "outside the archive"),
-        (link("passwd", "/etc/passwd", tarfile.LNKTYPE), "outside the archive"),
-        # A link to a folder of the archive would let a later member be written through it.
-        (link("here", "."), "is not a file of the archive"),
-    ],
-    ids=[
-        "parent",
-        "nested-parent",
-        "absolute",
-        "symlink",
-        "relative-symlink",
-        "hardlink",
-        "absolute-hardlink",
-        "folder-symlink",
-    ],
-)
-def test_unsafe_members_are_refused_before_anything_is_written(tmp_path, member, problem):
-    archive = malicious_tar(tmp_path / "model.tar.gz", member)
+def fifo(name: str) -> tarfile.TarInfo:
+    member = tarfile.TarInfo(name)
+    member.type = tarfile.FIFOTYPE
+    return member
+
+
+UNSAFE_MEMBERS = {
+    "parent": ([tarfile.TarInfo("../evil")], "path contains '..'"),
+    "nested-parent": ([tarfile.TarInfo("vocabulary/../../evil")], "path contains '..'"),
+    "absolute": ([tarfile.TarInfo("/tmp/srl_plugin_evil")], "absolute path"),
+    "symlink": ([link("passwd", "/etc/passwd")], "outside the archive"),
+    "relative-symlink": ([link("vocabulary/passwd", "../../etc/passwd")], "outside the archive"),
+    "hardlink": ([link("passwd", "../etc/passwd", tarfile.LNKTYPE)], "outside the archive"),
+    "absolute-hardlink": ([link("passwd", "/etc/passwd", tarfile.LNKTYPE)], "outside the archive"),
+    # A link to a folder of the archive would let a later member be written through it.
+    "folder-symlink": ([link("here", ".")], "is not a file of the archive"),
+    "inside-a-link": (
+        [link("alias", "config.json"), tarfile.TarInfo("alias/evil")],
+        "inside link 'alias'",
+    ),
+    "written-twice": ([link("config.json", "config.json")], "'config.json': it appears twice"),
+    "fifo": ([fifo("vocabulary/labels.txt")], "not a file or folder"),
+}
+
+
+@pytest.mark.parametrize("case", UNSAFE_MEMBERS, ids=list(UNSAFE_MEMBERS))
+def test_unsafe_members_are_refused_before_anything_is_written(tmp_path, case):
+    members, problem = UNSAFE_MEMBERS[case]
+    archive = malicious_tar(tmp_path / "model.tar.gz", members)
     target = tmp_path / "extracted"
     with pytest.raises(CheckpointError) as error:
         safe_extract(str(archive), str(target))
@@ -142,28 +212,6 @@ def test_unsafe_members_are_refused_before_anything_is_written(tmp_path, member,
     # The loader refuses it the same way.
     with pytest.raises(CheckpointError, match="refusing"):
         load_srl_archive(str(archive))
-
-
-def test_member_inside_a_link_is_refused(tmp_path):
-    with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as tar:
-        data = tarfile.TarInfo("config.json")
-        data.size = 2
-        tar.addfile(data, io.BytesIO(b"{}"))
-        tar.addfile(link("alias", "config.json"))
-        inner = tarfile.TarInfo("alias/evil")
-        tar.addfile(inner, io.BytesIO(b""))
-    with pytest.raises(CheckpointError, match="inside link 'alias'"):
-        safe_extract(str(tmp_path / "model.tar.gz"), str(tmp_path / "out"))
-
-
-def test_member_written_twice_is_refused(tmp_path):
-    with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as tar:
-        data = tarfile.TarInfo("config.json")
-        data.size = 2
-        tar.addfile(data, io.BytesIO(b"{}"))
-        tar.addfile(link("config.json", "config.json"))
-    with pytest.raises(CheckpointError, match="'config.json': it appears twice"):
-        safe_extract(str(tmp_path / "model.tar.gz"), str(tmp_path / "out"))
 
 
 def test_links_to_files_inside_become_copies(tmp_path):
@@ -186,6 +234,9 @@ def test_truncated_archive_is_a_clear_error(srl_bert_archive, tmp_path):
         truncated.write_bytes(data[:size])
         with pytest.raises(CheckpointError, match="not a readable tar.gz archive"):
             load_srl_archive(str(truncated))
+        with pytest.raises(CheckpointError, match="not a readable tar.gz archive"):
+            safe_extract(str(truncated), str(tmp_path / "extracted"))
+        assert not (tmp_path / "extracted").exists()
     garbage = tmp_path / "garbage.tar.gz"
     garbage.write_bytes(b"this is not an archive at all")
     with pytest.raises(CheckpointError, match=f"{garbage}: not a readable tar.gz archive"):
@@ -406,8 +457,6 @@ def test_fine_tuning_from_an_srl_bert_archive_keeps_its_weights(srl_bert_archive
 
 
 def test_export_folder_loads_without_allennlp_files(srl_bert_archive, tmp_path):
-    from srl_plugin.archival import write_export
-
     checkpoint = read_srl_checkpoint(str(srl_bert_archive))
     export = write_export(checkpoint, str(tmp_path / "export"))
     archive = load_srl_archive(export)
@@ -415,3 +464,100 @@ def test_export_folder_loads_without_allennlp_files(srl_bert_archive, tmp_path):
     for name, tensor in checkpoint.model.state_dict().items():
         assert torch.equal(archive.model.state_dict()[name], tensor), name
     shutil.rmtree(export)
+
+
+# AllenNLP's own loader (allennlp predict) --------------------------------------------------
+
+
+def test_allennlp_predict_extracts_with_the_data_filter(own_archive, tmp_path):
+    # The archive itself predicts: the refusal below is the member's doing.
+    result = allennlp_predict(own_archive, tmp_path / "good")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "verbs" in json.loads((tmp_path / "good" / "predictions.jsonl").read_text())
+    evil = rewrite_archive(
+        own_archive, tmp_path / "evil.tar.gz", extra=[("../escaped_by_tar.txt", b"pwned")]
+    )
+    result = allennlp_predict(evil, tmp_path / "evil")
+    # AllenNLP extracts into a folder of $TMPDIR: "../" would land in $TMPDIR itself.
+    assert not (tmp_path / "evil" / "tmp" / "escaped_by_tar.txt").exists()
+    assert not (tmp_path / "evil" / "escaped_by_tar.txt").exists()
+    assert result.returncode != 0
+    assert "'../escaped_by_tar.txt' would be extracted to" in result.stderr
+    assert "which is outside the destination" in result.stderr
+
+
+def test_allennlp_predict_reads_hf_srl_weights_tensors_only(own_archive, tmp_path):
+    witness = tmp_path / "pwned"
+    payload = io.BytesIO()
+    torch.save({"payload": RunsACommand(f"touch {witness}")}, payload)
+    evil = rewrite_archive(
+        own_archive, tmp_path / "evil.tar.gz", replace={"weights.th": payload.getvalue()}
+    )
+    result = allennlp_predict(evil, tmp_path / "predict")
+    assert not witness.exists()
+    assert result.returncode != 0
+    assert "weights.th: unsafe or corrupt weights file (refusing to load posix.system" in (
+        result.stderr
+    )
+
+
+# Interrupted and finished writes ----------------------------------------------------------
+
+
+# Runs `allennlp ARGS` and SIGKILLs it 0.1 s after it opens the archive, while it is reading it.
+KILLED_WHILE_READING = """
+import os, runpy, signal, sys, threading, time
+
+archive = sys.argv[1]
+
+
+def kill_soon():
+    time.sleep(0.1)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def on_open(event, args):
+    if event == "open" and args and str(args[0]) == archive and not started:
+        started.append(threading.Thread(target=kill_soon, daemon=True))
+        started[0].start()
+
+
+started = []
+sys.addaudithook(on_open)
+sys.argv = ["allennlp", *sys.argv[2:]]
+runpy.run_module("allennlp.__main__", run_name="__main__")
+"""
+
+
+def test_killed_srl_export_leaves_nothing_behind(own_archive, tmp_path):
+    # 256 MB more to read (0.7 s here): the kill lands while the archive is being read.
+    big = rewrite_archive(own_archive, tmp_path / "big.tar.gz", extra=[("padding", Zeros(1 << 28))])
+    scratch, outputs = tmp_path / "tmp", tmp_path / "outputs"
+    scratch.mkdir()
+    outputs.mkdir()
+    command = [sys.executable, "-c", KILLED_WHILE_READING, str(big), "srl-export", str(big)]
+    command += [str(outputs / "hf_model"), "--include-package", "srl_plugin"]
+    env = dict(os.environ, TMPDIR=str(scratch), OMP_NUM_THREADS="1")
+    result = subprocess.run(command, cwd=str(PROJECT_ROOT), env=env, capture_output=True, text=True)
+    assert result.returncode == -signal.SIGKILL, result.stderr[-3000:]
+    assert os.listdir(scratch) == []
+    assert os.listdir(outputs) == []
+
+
+def test_written_archives_and_exports_have_the_umasks_modes(srl_bert_archive, tmp_path):
+    # As `tar` or `save_pretrained` would write them: readable by a serving process's user.
+    checkpoint = read_srl_checkpoint(str(srl_bert_archive))
+    previous = os.umask(0o022)
+    try:
+        archive = write_archive(checkpoint, str(tmp_path / "model.tar.gz"))
+        export = write_export(checkpoint, str(tmp_path / "export"))
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(os.stat(archive).st_mode) == 0o644
+    with tarfile.open(archive) as tar:
+        assert tar.getmember("hf_model").mode == 0o755
+        assert tar.getmember("weights.th").mode == 0o644
+    assert stat.S_IMODE(os.stat(export).st_mode) == 0o755
+    for name in os.listdir(export):
+        assert stat.S_IMODE(os.stat(os.path.join(export, name)).st_mode) == 0o644, name
+    assert sorted(os.listdir(tmp_path)) == ["export", "model.tar.gz"]

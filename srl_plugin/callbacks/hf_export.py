@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional
 
 from allennlp.training.callbacks.callback import TrainerCallback
 
-from srl_plugin.archival import DEFAULT_EXPORT_DIR
+from srl_plugin.archives.files import DEFAULT_EXPORT_DIR
 from srl_plugin.hf.export import save_export
 from srl_plugin.hf.model_card import render_model_card
 

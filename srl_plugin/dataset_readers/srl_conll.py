@@ -12,7 +12,7 @@ from allennlp.data.fields import MetadataField, SequenceLabelField, TextField
 from allennlp.data.token_indexers import SingleIdTokenIndexer
 from allennlp_models.common.ontonotes import Ontonotes, OntonotesSentence
 
-from srl_plugin.archival import resolve_checkpoint
+from srl_plugin.archives.resolution import resolve_checkpoint
 from srl_plugin.hf.frames import (
     WordpieceFrame,
     encoder_max_wordpieces,

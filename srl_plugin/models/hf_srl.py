@@ -4,6 +4,7 @@ transformers `BertForSemanticRoleLabeling`, so its weights already carry Hugging
 """
 
 import logging
+import os
 from typing import Any, Dict, List, Optional
 
 import torch
@@ -13,11 +14,12 @@ from allennlp.models import Model
 from allennlp.nn.util import get_mask_from_sequence_lengths, sequence_cross_entropy_with_logits
 from transformers import BertConfig
 
-from srl_plugin.archival import embedded_export, resolve_checkpoint
+from srl_plugin.archives.resolution import embedded_export, resolve_checkpoint
 from srl_plugin.hf.export import load_pretrained_srl_model
 from srl_plugin.hf.labels import PREDICATE_LABELS, predicate_spans
 from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
 from srl_plugin.hf.tokenization import WordPieceAligner
+from srl_plugin.hf.weights import load_torch_weights
 from srl_plugin.metrics.predicate_f1 import PredicateF1
 from srl_plugin.metrics.srl_span_f1 import SrlSpanF1
 
@@ -215,9 +217,28 @@ class HfSrlModel(Model):
         weights_file: Optional[str] = None,
         cuda_device: int = -1,
     ) -> "Model":
-        # The archive's weights.th has every weight: build from the embedded export's config
-        # instead of reading (possibly deleted) `bert_model` weights.
+        """
+        AllenNLP's `Model._load` (what `load_archive`, hence `allennlp predict` and `evaluate`,
+        calls), except that `weights.th` is read tensors-only (AllenNLP's `torch.load` runs
+        whatever code a pickle names) and that the model is built from the archive's embedded
+        export instead of reading (possibly deleted) `bert_model` weights.
+        """
         config = config.duplicate()
+        vocab_params = config.get("vocabulary", Params({}))
+        vocab_class, _ = Vocabulary.resolve_class_name(
+            vocab_params.pop_choice("type", Vocabulary.list_available(), True)
+        )
+        vocab = vocab_class.from_files(
+            os.path.join(serialization_dir, "vocabulary"),
+            vocab_params.get("padding_token"),
+            vocab_params.get("oov_token"),
+        )
+        model_params = config.get("model")
         if embedded_export(serialization_dir) is not None:
-            config.params["model"]["load_weights"] = False
-        return super()._load(config, serialization_dir, weights_file, cuda_device)
+            model_params["load_weights"] = False
+        model = Model.from_params(
+            vocab=vocab, params=model_params, serialization_dir=serialization_dir
+        )
+        weights_file = weights_file or os.path.join(serialization_dir, "weights.th")
+        model.load_state_dict(load_torch_weights(str(weights_file)))
+        return model.cuda(cuda_device) if cuda_device >= 0 else model.cpu()

@@ -22,12 +22,14 @@ from allennlp.models.archival import load_archive
 from allennlp.predictors import Predictor
 
 import allennlp_models.structured_prediction  # noqa: F401  (registers srl_bert and srl)
-from srl_plugin.archival import load_srl_archive, safe_extract
+from srl_plugin.archives.archive import load_srl_archive
+from srl_plugin.archives.safe_tar import safe_extract
 from srl_plugin.hf import BertForSemanticRoleLabeling, WordPieceAligner
 from srl_plugin.hf.weights import load_torch_weights
 from srl_plugin.hf.frames import wordpiece_frame
 from srl_plugin.models.hf_srl import HfSrlModel
-from tests.conftest import EWT_SAMPLE, PROJECT_ROOT, allennlp_command, train_tiny
+from tests import EWT_SAMPLE, PROJECT_ROOT
+from tests.cli import allennlp_command, train_tiny
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -293,3 +295,75 @@ def test_command_errors_are_one_line(tmp_path):
     assert "Traceback" not in result.stderr
     assert f"{broken}: not a readable tar.gz archive" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def console(*args: str, cwd: str) -> subprocess.CompletedProcess:
+    """`srl-export ARGS` or `srl-import ARGS` as the console scripts run them, from `cwd`."""
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), OMP_NUM_THREADS="1")
+    command = [sys.executable, "-m", "srl_plugin.commands.console", *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def test_console_scripts_work_from_any_folder(trained_run, tmp_path):
+    # A folder without .allennlp_plugins: AllenNLP's own entry point does not know the commands.
+    elsewhere = str(tmp_path)
+    allennlp_script = os.path.join(os.path.dirname(sys.executable), "allennlp")
+    result = subprocess.run(
+        [allennlp_script, "srl-export", "--help"], cwd=elsewhere, capture_output=True, text=True
+    )
+    assert "invalid choice: 'srl-export'" in result.stderr
+    result = console("srl-export", str(trained_run / "model.tar.gz"), "export", cwd=elsewhere)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(os.listdir(tmp_path / "export")) == sorted(os.listdir(trained_run / "hf_model"))
+    result = console("srl-import", "export", "model.tar.gz", cwd=elsewhere)
+    assert result.returncode == 0, result.stderr[-3000:]
+    reloaded = load_srl_archive(str(tmp_path / "model.tar.gz")).model
+    original = load_srl_archive(str(trained_run / "model.tar.gz")).model
+    for name, tensor in original.state_dict().items():
+        assert torch.equal(reloaded.state_dict()[name], tensor), name
+    # The same one-line errors as the AllenNLP subcommands, named after the script.
+    result = console("srl-import", "export", "model.tar.gz", cwd=elsewhere)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().endswith(
+        "srl-import: error: model.tar.gz already exists (use --force to replace it)"
+    )
+
+
+def test_console_scripts_have_the_subcommands_arguments(tmp_path):
+    # One definition: every option of `allennlp srl-export --help` is in `srl-export --help`.
+    for command in ("srl-export", "srl-import"):
+        ours = console(command, "--help", cwd=str(tmp_path)).stdout
+        theirs = allennlp(command, "--help").stdout
+        options = set(re.findall(r"--[a-z-]+", theirs)) - {"--include-package"}
+        assert options and options <= set(re.findall(r"--[a-z-]+", ours)), command
+
+
+def test_setup_cfg_installs_the_console_scripts():
+    import configparser
+    import importlib
+
+    config = configparser.ConfigParser()
+    config.read(PROJECT_ROOT / "setup.cfg")
+    scripts = dict(
+        line.split(" = ")
+        for line in config["options.entry_points"]["console_scripts"].strip().splitlines()
+    )
+    assert set(scripts) == {"srl-export", "srl-import"}
+    for target in scripts.values():
+        module, function = target.split(":")
+        assert callable(getattr(importlib.import_module(module), function)), target
+
+
+def test_console_scripts_say_when_allennlp_is_missing(tmp_path):
+    # The Hugging Face side alone (`pip install srl_plugin`): `import allennlp` fails.
+    code = (
+        "import sys; sys.modules['allennlp'] = None; "
+        "from srl_plugin.commands.console import run; run('srl-export', ['a.tar.gz', 'out'])"
+    )
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=str(tmp_path), env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "srl-export: error: AllenNLP is not installed" in result.stderr
+    assert "pip install 'srl_plugin[allennlp]'" in result.stderr

@@ -1,0 +1,136 @@
+"""
+The files of an AllenNLP archive, by their path inside it, whether it is a `model.tar.gz` or an
+unpacked folder. A `model.tar.gz` is read into memory (`read_tar`), never extracted: an
+interrupted run leaves no folder behind, and nothing hostile reaches the disk.
+"""
+
+import io
+import json
+import os
+import re
+import tarfile
+from typing import Any, Dict, List, Optional, Tuple
+
+import torch
+from allennlp.common.util import namespace_match
+
+from srl_plugin.archives.safe_tar import read_tar
+from srl_plugin.hf.weights import CheckpointError, load_torch_weights
+
+CONFIG_FILE = "config.json"
+# The callback's default export folder, also the folder looked for inside archives.
+DEFAULT_EXPORT_DIR = "hf_model"
+WEIGHTS_NAME = "weights.th"
+# A serialization folder (not yet archived) holds its best weights here.
+BEST_WEIGHTS_NAME = "best.th"
+LABELS_FILE = "vocabulary/labels.txt"
+NON_PADDED_FILE = "vocabulary/non_padded_namespaces.txt"
+METRICS_FILE = "metrics.json"
+
+
+def is_allennlp_archive(path: str) -> bool:
+    """A `model.tar.gz` file, or a folder holding an AllenNLP `config.json` and weights."""
+    if os.path.isfile(path):
+        return tarfile.is_tarfile(path)
+    weights = (os.path.join(path, name) for name in (WEIGHTS_NAME, BEST_WEIGHTS_NAME))
+    return os.path.isfile(os.path.join(path, CONFIG_FILE)) and any(map(os.path.isfile, weights))
+
+
+class _NamedBytes(io.BytesIO):
+    # Read by torch.load like a file; error messages name it by its place in the archive.
+    def __init__(self, data: bytes, name: str) -> None:
+        super().__init__(data)
+        self.name = name
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ArchiveFiles:
+    """
+    # Parameters
+
+    path : `str`
+        A `model.tar.gz` (read whole, after `read_tar` has checked it) or a folder.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._members: Optional[Dict[str, bytes]] = None
+        if not os.path.isdir(path):
+            if not os.path.exists(path):
+                raise CheckpointError(f"{path}: no such archive, export folder or file")
+            self._members = read_tar(path)
+
+    def shown(self, name: str) -> str:
+        """How error messages name the file `name` of the archive."""
+        return os.path.join(self.path, name)
+
+    def read(self, name: str) -> Optional[bytes]:
+        """The content of the file `name` (a path inside the archive, `/`-separated), or None."""
+        if self._members is not None:
+            return self._members.get(name)
+        path = os.path.join(self.path, *name.split("/"))
+        if not os.path.isfile(path):
+            return None
+        with open(path, "rb") as file:
+            return file.read()
+
+    def __contains__(self, name: str) -> bool:
+        if self._members is not None:
+            return name in self._members
+        return os.path.isfile(os.path.join(self.path, *name.split("/")))
+
+    def json(self, name: str) -> Dict[str, Any]:
+        """The JSON object in file `name`."""
+        data = self.read(name)
+        if data is None:
+            raise CheckpointError(
+                f"{self.path}: no {name}: not an AllenNLP archive or Hugging Face export"
+            )
+        try:
+            value = json.loads(data.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise CheckpointError(f"{self.shown(name)}: not valid JSON ({error})") from None
+        if not isinstance(value, dict):
+            raise CheckpointError(f"{self.shown(name)}: expected a JSON object")
+        return value
+
+    def weights_name(self) -> Optional[str]:
+        """`weights.th`, else a serialization folder's `best.th`, if there is either."""
+        for name in (WEIGHTS_NAME, BEST_WEIGHTS_NAME):
+            if name in self:
+                return name
+        return None
+
+    def weights(self) -> Tuple[Dict[str, torch.Tensor], str]:
+        """The model's weights (tensors only: no pickled code runs) and how errors name them."""
+        name = self.weights_name()
+        if name is None:
+            raise CheckpointError(
+                f"{self.path}: no {WEIGHTS_NAME}: not a complete AllenNLP archive"
+            )
+        shown = self.shown(name)
+        data = self.read(name)
+        assert data is not None
+        return load_torch_weights(_NamedBytes(data, shown)), shown  # type: ignore[arg-type]
+
+    def labels(self) -> Tuple[List[str], str]:
+        """
+        The BIO tags of the `labels` vocabulary namespace in id order, as AllenNLP's
+        `Vocabulary.from_files` reads them, and how errors name the file.
+        """
+        shown = self.shown(LABELS_FILE)
+        data = self.read(LABELS_FILE)
+        if data is None:
+            raise CheckpointError(f"{shown}: missing: the archive has no SRL labels")
+        patterns = (self.read(NON_PADDED_FILE) or b"").decode("utf-8").split()
+        if patterns and not any(namespace_match(pattern, "labels") for pattern in patterns):
+            raise CheckpointError(
+                f"{shown}: the labels namespace is padded ({NON_PADDED_FILE} does not list "
+                "it): not a vocabulary of SRL tags"
+            )
+        lines = re.split(r"\n|\r\n", data.decode("utf-8"))
+        if lines and lines[-1] == "":
+            lines = lines[:-1]
+        return [line.replace("@@NEWLINE@@", "\n") for line in lines], shown
