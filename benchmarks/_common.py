@@ -12,9 +12,6 @@ import hashlib
 import importlib.util
 import os
 import platform
-import shutil
-import tarfile
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
@@ -142,15 +139,13 @@ def extract_data(archive: PathLike = SHIPPED_DATA, cache: PathLike = DATA_CACHE)
     """
     The `conll2012` folder of a data archive in the CoNLL-2012 layout (by default the shipped EWT
     PropBank), extracted into `cache/<archive name>/` the first time and reused while the archive
-    is unchanged. Extraction uses tarfile's `data` filter (PEP 706: nothing outside the folder, no
-    links out, no devices) and a rename, so an interrupted run leaves no half-written folder.
+    is unchanged. The package's safe tar reader checks every member before anything is written,
+    and the folder is renamed into place, so an interrupted run leaves no half-written folder.
     """
+    from srl_plugin.archives.safe_tar import safe_extract
+    from srl_plugin.hf.export import atomic_directory
+
     archive = Path(archive)
-    if not hasattr(tarfile, "data_filter"):
-        raise RuntimeError(
-            "extracting data safely needs tarfile's filters (PEP 706): use Python 3.8.17, "
-            "3.9.17, 3.10.12, 3.11.4 or later"
-        )
     name = archive.name
     for suffix in (".tar.gz", ".tgz", ".tar"):
         name = name[: -len(suffix)] if name.endswith(suffix) else name
@@ -158,22 +153,11 @@ def extract_data(archive: PathLike = SHIPPED_DATA, cache: PathLike = DATA_CACHE)
     stamp = target / ".archive-sha256"
     digest = sha256(archive)
     if not (stamp.is_file() and stamp.read_text() == digest):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
-        try:
-            # mkdtemp's folder is private (0700); the data folder gets the modes mkdir would give.
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(staging, 0o777 & ~umask)
-            with tarfile.open(archive) as tar:
-                tar.extractall(staging, filter="data")
-            if not (staging / "conll2012").is_dir():
+        with atomic_directory(str(target)) as staging:
+            safe_extract(str(archive), staging)
+            if not os.path.isdir(os.path.join(staging, "conll2012")):
                 raise ValueError(f"{archive} holds no conll2012/ folder")
-            (staging / stamp.name).write_text(digest)
-            shutil.rmtree(target, ignore_errors=True)
-            os.replace(staging, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            Path(staging, stamp.name).write_text(digest)
     return target / "conll2012"
 
 
