@@ -394,7 +394,7 @@ def _read_srl_bert_archive(
     upstream_state, weights = _read_weights(folder, path)
     state = _srl_bert_to_srl_names(upstream_state, weights)
     labels, labels_file = _read_labels(folder, path)
-    hf_config = _srlread_bert_config(bert_model, bert_config, state, path)
+    hf_config = _srl_bert_config(bert_model, bert_config, state, path)
     dropout = float(model_params.get("embedding_dropout", 0.0))
     hf_config.classifier_dropout = dropout
     model = build_exact(hf_config, state, labels, weights, labels_file)
@@ -438,7 +438,7 @@ def _srl_bert_to_srl_names(state: Dict[str, torch.Tensor], source: str) -> Dict[
     return to_srl_names(renamed)
 
 
-def _srlread_bert_config(
+def _srl_bert_config(
     bert_model: Union[str, Dict[str, Any], None],
     bert_config: Optional[str],
     state: Dict[str, torch.Tensor],
@@ -455,10 +455,10 @@ def _srlread_bert_config(
             return BertConfig.from_pretrained(bert_model, local_files_only=True)
         except (OSError, ValueError):
             pass
-    return inferread_bert_config(state, source)
+    return infer_bert_config(state, source)
 
 
-def inferread_bert_config(state: Dict[str, torch.Tensor], source: str) -> BertConfig:
+def infer_bert_config(state: Dict[str, torch.Tensor], source: str) -> BertConfig:
     """
     The `BertConfig` that fits BERT weights (with SRL names), for archives that name a BERT that
     is not at hand. Sizes come from the weights' shapes; the number of attention heads cannot,
