@@ -42,7 +42,7 @@ from srl_plugin.hf.export import (
     save_export,
     to_srl_names,
 )
-from srl_plugin.hf.model_card import render_model_card
+from srl_plugin.hf.model_card import predicate_head_status, render_model_card
 from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
 from srl_plugin.hf.tokenization import FAST_TOKENIZER_FILE, VOCAB_FILE, WordPieceAligner
 from srl_plugin.hf.weights import CheckpointError, load_torch_weights
@@ -586,10 +586,12 @@ def _read_json(folder: str, name: str, shown: str) -> Dict[str, Any]:
 # Writing ---------------------------------------------------------------------------------------
 
 
-def write_export(checkpoint: SrlCheckpoint, directory: str, overwrite: bool = True) -> str:
+def write_export(
+    checkpoint: SrlCheckpoint, directory: str, overwrite: bool = True, pytorch_bin: bool = False
+) -> str:
     """
-    Writes the Hugging Face export that the `hf_export` training callback writes, atomically.
-    Returns the folder.
+    Writes the Hugging Face export that the `hf_export` training callback writes, atomically
+    (`pytorch_bin`: also `pytorch_model.bin`). Returns the folder.
     """
     card = render_model_card(
         base_checkpoint=checkpoint.base_checkpoint,
@@ -597,8 +599,17 @@ def write_export(checkpoint: SrlCheckpoint, directory: str, overwrite: bool = Tr
         train_data=checkpoint.experiment.get("train_data_path"),
         validation_data=checkpoint.experiment.get("validation_data_path"),
         metrics=checkpoint.metrics,
+        predicate_head=predicate_head_status(checkpoint.model),
+        pytorch_bin=pytorch_bin,
     )
-    return save_export(checkpoint.model, checkpoint.aligner, directory, card, overwrite=overwrite)
+    return save_export(
+        checkpoint.model,
+        checkpoint.aligner,
+        directory,
+        card,
+        overwrite=overwrite,
+        pytorch_bin=pytorch_bin,
+    )
 
 
 def _write_serialization_dir(checkpoint: SrlCheckpoint, folder: str, weights: bool = True) -> None:
