@@ -16,5 +16,5 @@ def test_two_cpu_workers(tiny_bert, tmp_path):
     # Each worker has its own log; only the primary exports.
     logs = [(output / f"out_worker{rank}.log").read_text() for rank in (0, 1)]
     assert [log.count("wrote the Hugging Face export") for log in logs] == [1, 0]
-    assert (output / "hf_model" / "pytorch_model.bin").is_file()
+    assert (output / "hf_model" / "model.safetensors").is_file()
     assert (output / "model.tar.gz").is_file()

@@ -254,7 +254,8 @@ def _body(
     if not pytorch_bin:
         lines += [
             "transformers versions that read no safetensors (4.20, the AllenNLP one) load it with",
-            "`from_pretrained(None, config=FOLDER, state_dict=safetensors.torch.load_file(",
+            "`BertForTokenClassification.from_pretrained(None, config=FOLDER,",
+            "state_dict=safetensors.torch.load_file(",
             'FOLDER + "/model.safetensors"))`, or from an export written with `--pytorch-bin`.',
             "",
         ]
