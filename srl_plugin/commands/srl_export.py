@@ -6,11 +6,12 @@ or allennlp-models' `srl_bert`), the same folder that the `hf_export` training c
 import argparse
 import logging
 import os
-from typing import Callable
+from typing import Any, Callable
 
 from allennlp.commands.subcommand import Subcommand
 
 from srl_plugin.archival import read_srl_checkpoint, write_export
+from srl_plugin.hf.predicate_head import fit_from_corpus
 from srl_plugin.hf.weights import CheckpointError
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def fail(command: str, error: Exception) -> SystemExit:
 class SrlExport(Subcommand):
     def add_subparser(self, parser: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description = (
-            "Write the Hugging Face export (config.json with id2label, pytorch_model.bin, "
+            "Write the Hugging Face export (config.json with id2label, model.safetensors, "
             "tokenizer files, README.md) of an SRL archive: a model.tar.gz of srl_plugin or of "
             "allennlp-models' srl_bert, or its unpacked folder. Archives are read safely: no "
             "pickled code runs and no tar member is written outside its folder."
@@ -74,6 +75,20 @@ class SrlExport(Subcommand):
         subparser.add_argument("output_dir", type=str, help="the export folder to write")
         subparser.add_argument(
             "--force", action="store_true", help="replace OUTPUT_DIR if it exists"
+        )
+        subparser.add_argument(
+            "--pytorch-bin",
+            action="store_true",
+            help="also write the weights as pytorch_model.bin (a torch pickle), for transformers "
+            "versions that read no model.safetensors (4.20)",
+        )
+        subparser.add_argument(
+            "--predicate-data",
+            metavar="CONLL_DATA",
+            default=None,
+            help="fit the predicate-identification head (on the frozen encoder) from this "
+            "CoNLL-2012 file or folder, so that the export labels raw sentences; an srl_bert "
+            "archive has no such head",
         )
         add_source_arguments(subparser)
         subparser.set_defaults(func=export_from_args)
@@ -97,5 +112,13 @@ def convert(
 
 
 def export_from_args(args: argparse.Namespace) -> None:
-    path = convert("srl-export", args, args.archive, args.output_dir, write_export)
+    def writer(checkpoint: Any, output: str, overwrite: bool) -> str:
+        if args.predicate_data:
+            try:
+                fit_from_corpus(checkpoint.model, checkpoint.aligner, args.predicate_data)
+            except ValueError as error:
+                raise fail("srl-export", error) from None
+        return write_export(checkpoint, output, overwrite=overwrite, pytorch_bin=args.pytorch_bin)
+
+    path = convert("srl-export", args, args.archive, args.output_dir, writer)
     logger.info("wrote the Hugging Face export of %s to %s", args.archive, path)

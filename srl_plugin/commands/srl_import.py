@@ -9,7 +9,8 @@ import logging
 from allennlp.commands.subcommand import Subcommand
 
 from srl_plugin.archival import write_archive
-from srl_plugin.commands.srl_export import add_source_arguments, convert
+from srl_plugin.commands.srl_export import add_source_arguments, convert, fail
+from srl_plugin.hf.hub import resolve_model_dir
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,11 @@ class SrlImport(Subcommand):
         subparser = parser.add_parser(
             self.name, description=description, help="Import a Hugging Face SRL export to AllenNLP."
         )
-        subparser.add_argument("export_dir", type=str, help="the Hugging Face export folder")
+        subparser.add_argument(
+            "export_dir",
+            type=str,
+            help="the Hugging Face export folder, or a Hub repo id in the local cache (offline)",
+        )
         subparser.add_argument("output_archive", type=str, help="the model.tar.gz to write")
         subparser.add_argument(
             "--force", action="store_true", help="replace OUTPUT_ARCHIVE if it exists"
@@ -37,5 +42,9 @@ class SrlImport(Subcommand):
 
 
 def import_from_args(args: argparse.Namespace) -> None:
-    path = convert("srl-import", args, args.export_dir, args.output_archive, write_archive)
+    try:  # a folder, an archive, or a Hub repo id in the local cache
+        source = resolve_model_dir(args.export_dir)
+    except FileNotFoundError as error:
+        raise fail("srl-import", error) from None
+    path = convert("srl-import", args, source, args.output_archive, write_archive)
     logger.info("wrote the AllenNLP archive of %s to %s", args.export_dir, path)

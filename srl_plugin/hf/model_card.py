@@ -147,29 +147,59 @@ def predicate_head_status(model: Any) -> Dict[str, Any]:
     return {"present": getattr(model, "predicate_classifier", None) is not None, "fit": fit}
 
 
+_HEAD_START, _HEAD_END = "<!-- predicate-head -->", "<!-- /predicate-head -->"
+
+
 def _predicate_head_text(predicate_head: Optional[Dict[str, Any]]) -> List[str]:
     if predicate_head is None:
         return []
     if not predicate_head["present"]:
-        return [
+        text = [
             "**No predicate-identification head.** Give the predicates of each sentence",
             '(`{"tokens": [...], "predicates": [word indices]}`); a raw sentence gets an error',
             "saying so. `srl-fit-predicates THIS_FOLDER CONLL_DIR --output DIR` fits one on the",
             "frozen encoder from a CoNLL-2012 corpus.",
-            "",
         ]
-    fit = predicate_head["fit"]
-    if not fit:
-        return ["The predicate-identification head was trained jointly with the SRL head.", ""]
-    scores = ", ".join(
-        f"{name} {fit[name]:.4f}" for name in sorted(fit) if name.endswith(("f1", "precision"))
-    )
-    return [
-        f"The predicate-identification head was fitted afterwards ({fit.get('method', '')}) on "
-        f"`{fit.get('data', 'unknown')}` ({fit.get('sentences', '?')} sentences), the encoder "
-        f"and SRL head unchanged{'; ' + scores if scores else ''}.",
-        "",
-    ]
+    elif not predicate_head["fit"]:
+        text = ["The predicate-identification head was trained jointly with the SRL head."]
+    else:
+        fit = predicate_head["fit"]
+        scores = ", ".join(
+            f"{name.replace('_', ' ')} {value:.4f}"
+            for name, value in fit.items()
+            if isinstance(value, float)
+        )
+        text = [
+            f"The predicate-identification head was fitted afterwards ({fit.get('method')}) on",
+            f"`{fit.get('data')}` ({fit.get('sentences')} sentences), the encoder and SRL head",
+            f"unchanged{': ' + scores if scores else ''}.",
+        ]
+    return [_HEAD_START] + text + [_HEAD_END, ""]
+
+
+def update_model_card(folder: str, model: Any, pytorch_bin: bool = False) -> str:
+    """
+    The model card of the export in `folder` with its predicate-head paragraph rewritten for
+    `model` (after `srl-fit-predicates`); the rest, metadata included, is kept. A folder
+    without a card gets a new one.
+    """
+    path = os.path.join(folder, "README.md")
+    if not os.path.isfile(path):
+        return render_model_card(
+            getattr(model.config, "_name_or_path", ""),
+            model.labels,
+            predicate_head=predicate_head_status(model),
+            pytorch_bin=pytorch_bin,
+        )
+    card = ModelCard.load(path)
+    paragraph = "\n".join(_predicate_head_text(predicate_head_status(model))[:-1])
+    text = card.text
+    if _HEAD_START in text and _HEAD_END in text:
+        before, rest = text.split(_HEAD_START, 1)
+        text = before + paragraph + rest.split(_HEAD_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + paragraph + "\n"
+    return str(ModelCard(f"---\n{card.data.to_yaml()}\n---\n{text}"))
 
 
 def _body(
