@@ -58,12 +58,13 @@ def encoder_features(
             hidden = captured.pop().float().cpu()
             for row, (window_index, frame) in zip(hidden, batch):
                 sentence = windows[window_index][0]
-                for word, offset in frame.word_offsets():
-                    rows.append(row[offset])
-                    positions.append((sentence, word))
+                offsets = list(frame.word_offsets())
+                # Shape: (num_words_in_window, hidden_size); a copy, not a view of the batch.
+                rows.append(row[[offset for _, offset in offsets]])
+                positions.extend((sentence, word) for word, _ in offsets)
     finally:
         hook.remove()
-    return torch.stack(rows), positions
+    return torch.cat(rows), positions
 
 
 def fit_predicate_head(
