@@ -49,7 +49,7 @@ class SemanticRoleLabelingPipeline(ChunkPipeline):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         folder = resolve_model_dir(self.model.name_or_path)
-        if self.tokenizer is None:  # pad_collate_fn needs it to batch
+        if getattr(self, "tokenizer", None) is None:  # pad_collate_fn needs it to batch
             self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.labeler = SemanticRoleLabeler(self.model, WordPieceAligner.from_pretrained(folder))
 

@@ -119,7 +119,8 @@ def fit_predicate_head(
         loss.backward()
         return loss
 
-    optimizer.step(closure)
+    # LBFGS takes a closure that returns the loss tensor.
+    optimizer.step(closure)  # type: ignore[arg-type]
     with torch.no_grad():
         predicted = head(features).argmax(-1).tolist()
     labels: List[List[int]] = [[0] * len(s.words) for s in sentences]
