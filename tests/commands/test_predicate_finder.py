@@ -110,6 +110,25 @@ def test_srl_fit_predicates_on_an_existing_export(plain_export, fitted_export, t
         fit_predicates_main([plain_export, str(EWT_SAMPLE), "--output", output])
 
 
+def test_srl_export_writes_pytorch_bin_only_where_asked(srl_bert_run, plain_export, tmp_path):
+    from transformers import BertForTokenClassification
+
+    from srl_plugin.hf.weights import read_safetensors
+
+    assert "pytorch_model.bin" not in os.listdir(plain_export)
+    output = str(tmp_path / "with_bin")
+    result = allennlp("srl-export", str(srl_bert_run / "model.tar.gz"), output, "--pytorch-bin")
+    assert result.returncode == 0, result.stderr[-3000:]
+    # Read by this environment's transformers (4.20) by itself; the same weights.
+    model = BertForTokenClassification.from_pretrained(output)
+    saved = read_safetensors(os.path.join(output, "model.safetensors"))
+    assert torch.equal(model.classifier.weight, saved["classifier.weight"])
+    assert torch.equal(
+        model.bert.embeddings.word_embeddings.weight,
+        saved["bert.embeddings.word_embeddings.weight"],
+    )
+
+
 def test_srl_import_takes_a_cached_repo_id(fitted_export, tmp_path):
     revision = "0123456789abcdef0123456789abcdef01234567"
     storage = tmp_path / "hub" / "models--acme--srl-bert-fitted"
