@@ -68,3 +68,19 @@ def test_model_without_predicate_head_says_how_to_give_predicates(headless_expor
         srl("The cat sat on the mat .")
     output = srl({"tokens": ["The", "cat", "sat", "."], "predicates": [2]})
     assert [verb["predicate_indices"] for verb in output["verbs"]] == [[2]]
+
+
+def test_pipeline_dtype_reaches_the_model(export, expected):
+    import torch
+    import transformers
+
+    major = int(transformers.__version__.split(".")[0])
+    dtype_argument = "dtype" if major >= 5 else "torch_dtype"
+    srl = pipeline("semantic-role-labeling", model=export, **{dtype_argument: torch.bfloat16})
+    assert srl.model.dtype == torch.bfloat16
+    outputs = srl(ITEMS, batch_size=4)
+    # bf16 logits may flip a tag, but every item is parsed and every given predicate labelled.
+    assert [o["words"] for o in outputs] == [e["words"] for e in expected]
+    for output, item in zip(outputs[1:4], ITEMS[1:4]):
+        given = [p if isinstance(p, list) else [p] for p in item["predicates"]]
+        assert [verb["predicate_indices"] for verb in output["verbs"]] == given
