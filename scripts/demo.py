@@ -191,16 +191,24 @@ def main() -> None:
 def show_frames(export: Path) -> None:
     """Frames from the export loaded by plain transformers, decoded by the plugin's decoder."""
     import torch
+    from safetensors.torch import load_file
     from transformers import BertForTokenClassification
 
     from srl_plugin.hf import SemanticRoleLabeler, bio_transition_constraints, viterbi_decode_bio
     from srl_plugin.hf.frames import wordpiece_frame
     from srl_plugin.hf.outputs import frame_result
 
-    model, info = BertForTokenClassification.from_pretrained(str(export), output_loading_info=True)
+    # transformers 4.20 reads no model.safetensors itself: it is given the state dict.
+    model, info = BertForTokenClassification.from_pretrained(
+        None,
+        config=str(export),
+        state_dict=load_file(str(export / "model.safetensors")),
+        output_loading_info=True,
+    )
     model.eval()
     print(
-        f"\nBertForTokenClassification.from_pretrained({export}): {model.num_labels} labels, "
+        f"\nBertForTokenClassification.from_pretrained({export}, state_dict=model.safetensors): "
+        f"{model.num_labels} labels, "
         f"missing weights: {list(info['missing_keys']) or 'none'}, "
         f"unused: {list(info['unexpected_keys'])} (the predicate head)"
     )

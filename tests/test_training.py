@@ -17,6 +17,7 @@ from transformers import BertForTokenClassification
 from srl_plugin.hf.decoding import bio_transition_constraints, viterbi_decode_bio
 from tests import EWT_SAMPLE
 from tests.cli import allennlp_predict, train_tiny
+from tests.stock_loading import stock_from_pretrained
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +37,8 @@ def frames(archive):
 
 
 def test_export_loads_with_plain_transformers_and_misses_nothing(trained_run):
-    model, info = BertForTokenClassification.from_pretrained(
-        str(trained_run / "hf_model"), output_loading_info=True
+    model, info = stock_from_pretrained(
+        BertForTokenClassification, str(trained_run / "hf_model"), output_loading_info=True
     )
     assert len(info["missing_keys"]) == 0
     # Only the predicate head, which BertForSemanticRoleLabeling reads, is unused here.
@@ -51,7 +52,7 @@ def test_export_loads_with_plain_transformers_and_misses_nothing(trained_run):
 
 def test_export_holds_tokenizer_and_model_card(trained_run):
     export = trained_run / "hf_model"
-    for name in ("config.json", "pytorch_model.bin", "vocab.txt", "tokenizer.json", "README.md"):
+    for name in ("config.json", "model.safetensors", "vocab.txt", "tokenizer.json", "README.md"):
         assert (export / name).is_file(), name
     card = (export / "README.md").read_text()
     assert "f1-measure-overall" in card and "BertForTokenClassification" in card
@@ -59,8 +60,15 @@ def test_export_holds_tokenizer_and_model_card(trained_run):
     assert not [p for p in os.listdir(trained_run) if p.startswith(".hf_model")]
 
 
+def test_model_card_model_index_carries_the_runs_metrics(trained_run):
+    from tests.hf.card_checks import check_card_metrics
+
+    check_card_metrics(str(trained_run / "hf_model"), str(trained_run / "metrics.json"))
+
+
 def test_export_logits_equal_allennlp_model_logits(archive, frames, trained_run):
-    exported = BertForTokenClassification.from_pretrained(str(trained_run / "hf_model")).eval()
+    exported = stock_from_pretrained(BertForTokenClassification, str(trained_run / "hf_model"))
+    exported.eval()
     archive.model.eval()
     batch = Batch(frames[:40])
     batch.index_instances(archive.model.vocab)
@@ -90,7 +98,7 @@ def test_export_tags_equal_allennlp_predict(trained_run, frames, tmp_path):
 
     # The export through plain transformers, decoded with the plugin's decoder, one by one.
     export = str(trained_run / "hf_model")
-    model = BertForTokenClassification.from_pretrained(export).eval()
+    model = stock_from_pretrained(BertForTokenClassification, export).eval()
     labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     transitions, start_transitions = bio_transition_constraints(labels)
     non_trivial = 0
@@ -122,6 +130,7 @@ def _write_modern_fixture(trained_run, lines, predicted):
         return
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(trained_run / "hf_model", os.path.join(target, "export"))
+    shutil.copy(trained_run / "metrics.json", os.path.join(target, "metrics.json"))
     expected = [
         {"input": line, "tags": [v["tags"] for v in out["verbs"]]}
         for line, out in zip(lines, predicted)
@@ -134,7 +143,7 @@ def test_archive_is_self_contained_and_carries_the_export(trained_run):
     # The checkpoint folder was deleted after training (see the trained_run fixture).
     with tarfile.open(trained_run / "model.tar.gz") as archive_file:
         names = archive_file.getnames()
-    assert "hf_model/config.json" in names and "hf_model/pytorch_model.bin" in names
+    assert "hf_model/config.json" in names and "hf_model/model.safetensors" in names
     archive = load_archive(str(trained_run / "model.tar.gz"))
     assert archive.model.hf_model.config.num_labels == archive.model.vocab.get_vocab_size("labels")
 

@@ -44,7 +44,7 @@ from srl_plugin.hf.export import (
     read_export,
     save_export,
 )
-from srl_plugin.hf.model_card import render_model_card
+from srl_plugin.hf.model_card import predicate_head_status, render_model_card
 from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
 from srl_plugin.hf.tokenization import TOKENIZER_CONFIG, VOCAB_FILE, WordPieceAligner
 from srl_plugin.hf.weights import CheckpointError
@@ -221,10 +221,12 @@ def _base_checkpoint(bert_model: str, shown: str) -> Tuple[BertConfig, WordPiece
     return read_bert_config(bert_model, shown), read_aligner(bert_model)
 
 
-def write_export(checkpoint: SrlCheckpoint, directory: str, overwrite: bool = True) -> str:
+def write_export(
+    checkpoint: SrlCheckpoint, directory: str, overwrite: bool = True, pytorch_bin: bool = False
+) -> str:
     """
-    Writes the Hugging Face export that the `hf_export` training callback writes, atomically.
-    Returns the folder.
+    Writes the Hugging Face export that the `hf_export` training callback writes, atomically
+    (`pytorch_bin`: also `pytorch_model.bin`). Returns the folder.
     """
     card = render_model_card(
         base_checkpoint=checkpoint.base_checkpoint,
@@ -232,8 +234,17 @@ def write_export(checkpoint: SrlCheckpoint, directory: str, overwrite: bool = Tr
         train_data=checkpoint.experiment.get("train_data_path"),
         validation_data=checkpoint.experiment.get("validation_data_path"),
         metrics=checkpoint.metrics,
+        predicate_head=predicate_head_status(checkpoint.model),
+        pytorch_bin=pytorch_bin,
     )
-    return save_export(checkpoint.model, checkpoint.aligner, directory, card, overwrite=overwrite)
+    return save_export(
+        checkpoint.model,
+        checkpoint.aligner,
+        directory,
+        card,
+        overwrite=overwrite,
+        pytorch_bin=pytorch_bin,
+    )
 
 
 def _write_serialization_dir(checkpoint: SrlCheckpoint, folder: str, weights: bool = True) -> None:

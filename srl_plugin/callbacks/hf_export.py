@@ -6,13 +6,13 @@ at the end of training, so one `allennlp train` run gives both serializations.
 import json
 import logging
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from allennlp.training.callbacks.callback import TrainerCallback
 
 from srl_plugin.archives.files import DEFAULT_EXPORT_DIR
 from srl_plugin.hf.export import save_export
-from srl_plugin.hf.model_card import render_model_card
+from srl_plugin.hf.model_card import predicate_head_status, render_model_card
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +21,9 @@ logger = logging.getLogger(__name__)
 class HfExportCallback(TrainerCallback):
     """
     After training ends well, writes `<serialization_dir>/<export_dir>/`: `config.json` (with
-    `id2label`/`label2id` from the `labels` vocabulary), `pytorch_model.bin` (the best epoch's
-    weights, with Hugging Face names), the tokenizer files and a `README.md` model card.
+    `id2label`/`label2id` from the `labels` vocabulary), `model.safetensors` (the best epoch's
+    weights, with Hugging Face names), the tokenizer files and a `README.md` model card whose
+    `model-index` holds the best validation metrics.
 
     Only the primary worker writes, into a temporary folder renamed into place, so an interrupted
     run never leaves a half-written export. If training fails, nothing is exported and the
@@ -38,11 +39,39 @@ class HfExportCallback(TrainerCallback):
         Given by AllenNLP.
     export_dir : `str`, optional (default = `"hf_model"`)
         The export's folder, relative to the serialization folder.
+    pytorch_bin : `bool`, optional (default = `False`)
+        Also write the weights as `pytorch_model.bin` (a torch pickle), for transformers versions
+        that read no safetensors through `from_pretrained` (4.20, the AllenNLP one).
+    license : `str`, optional (default = `"unknown"`)
+        The model card's licence id (e.g. `cc-by-sa-4.0` for a model trained on EWT).
+    language : `str`, optional (default = `"en"`)
+        The model card's language.
+    datasets : `List[str]`, optional
+        Hub ids or names of the training data, for the model card.
+    base_model : `str`, optional
+        The Hub id of `bert_model` when it is a local folder, for the model card (a path in a
+        Hugging Face cache is recognised without it).
     """
 
-    def __init__(self, serialization_dir: str, export_dir: str = DEFAULT_EXPORT_DIR) -> None:
+    def __init__(
+        self,
+        serialization_dir: str,
+        export_dir: str = DEFAULT_EXPORT_DIR,
+        pytorch_bin: bool = False,
+        license: str = "unknown",
+        language: str = "en",
+        datasets: Optional[List[str]] = None,
+        base_model: Optional[str] = None,
+    ) -> None:
         super().__init__(serialization_dir)
         self.export_dir = export_dir
+        self.pytorch_bin = pytorch_bin
+        self.card_metadata: Dict[str, Any] = {
+            "license": license,
+            "language": language,
+            "datasets": datasets or [],
+            "base_model": base_model,
+        }
 
     @property
     def export_path(self) -> str:
@@ -85,8 +114,13 @@ class HfExportCallback(TrainerCallback):
             train_data=config.get("train_data_path"),
             validation_data=config.get("validation_data_path"),
             metrics={k: v for k, v in metrics.items() if k.startswith("best_validation_")},
+            predicate_head=predicate_head_status(model.hf_model),
+            pytorch_bin=self.pytorch_bin,
+            **self.card_metadata,
         )
-        path = save_export(model.hf_model, model.aligner, self.export_path, card)
+        path = save_export(
+            model.hf_model, model.aligner, self.export_path, card, pytorch_bin=self.pytorch_bin
+        )
         logger.info("wrote the Hugging Face export to %s", path)
 
     def _training_config(self) -> Dict[str, Any]:

@@ -19,7 +19,7 @@ class Command(NamedTuple):
 COMMANDS = {
     "srl-export": Command(
         help="Export an SRL archive to Hugging Face.",
-        description="Write the Hugging Face export (config.json with id2label, pytorch_model.bin, "
+        description="Write the Hugging Face export (config.json with id2label, model.safetensors, "
         "tokenizer files, README.md) of an SRL archive: a model.tar.gz of srl_plugin or of "
         "allennlp-models' srl_bert, or its unpacked folder. Archives are read safely: no "
         "pickled code runs and no tar member is written outside its folder.",
@@ -32,7 +32,10 @@ COMMANDS = {
         "vocabulary/labels.txt and the export itself under hf_model/) from a Hugging Face "
         "export of srl_plugin. An AllenNLP SRL archive (srl_plugin's or allennlp-models' "
         "srl_bert) is also accepted: it is rewritten as an hf_srl archive, read safely.",
-        source=("export_dir", "the Hugging Face export folder"),
+        source=(
+            "export_dir",
+            "the Hugging Face export folder, or a Hub repo id in the local cache (offline)",
+        ),
         output=("output_archive", "the model.tar.gz to write"),
     ),
 }
@@ -46,6 +49,21 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> argparse.Arg
     parser.add_argument(
         "--force", action="store_true", help=f"replace {spec.output[0].upper()} if it exists"
     )
+    if command == "srl-export":
+        parser.add_argument(
+            "--pytorch-bin",
+            action="store_true",
+            help="also write the weights as pytorch_model.bin (a torch pickle), for transformers "
+            "versions that read no model.safetensors (4.20)",
+        )
+        parser.add_argument(
+            "--predicate-data",
+            metavar="CONLL_DATA",
+            default=None,
+            help="fit the predicate-identification head (on the frozen encoder) from this "
+            "CoNLL-2012 file or folder, so that the export labels raw sentences; an srl_bert "
+            "archive has no such head",
+        )
     add_source_arguments(parser)
     parser.set_defaults(prog=parser.prog)
     return parser

@@ -6,12 +6,13 @@ or allennlp-models' `srl_bert`), the same folder that the `hf_export` training c
 import argparse
 import logging
 import os
-from typing import Callable
+from typing import Any, Callable
 
 from allennlp.commands.subcommand import Subcommand
 
 from srl_plugin.archives.archive import read_srl_checkpoint, write_export
 from srl_plugin.commands.arguments import add_subparser
+from srl_plugin.hf.predicate_head import fit_from_corpus
 from srl_plugin.hf.weights import CheckpointError
 
 logger = logging.getLogger(__name__)
@@ -46,5 +47,13 @@ def convert(args: argparse.Namespace, source: str, output: str, writer: Callable
 
 
 def export_from_args(args: argparse.Namespace) -> None:
-    path = convert(args, args.archive, args.output_dir, write_export)
+    def writer(checkpoint: Any, output: str, overwrite: bool) -> str:
+        if args.predicate_data:
+            try:
+                fit_from_corpus(checkpoint.model, checkpoint.aligner, args.predicate_data)
+            except ValueError as error:
+                raise fail(args.prog, error) from None
+        return write_export(checkpoint, output, overwrite=overwrite, pytorch_bin=args.pytorch_bin)
+
+    path = convert(args, args.archive, args.output_dir, writer)
     logger.info("wrote the Hugging Face export of %s to %s", args.archive, path)

@@ -22,7 +22,14 @@ from transformers import BertConfig
 
 from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
 from srl_plugin.hf.tokenization import WordPieceAligner
-from srl_plugin.hf.weights import PYTORCH_FILE, CheckpointError, read_weights, weights_file
+from srl_plugin.hf.weights import (
+    PYTORCH_FILE,
+    SAFETENSORS_FILE,
+    CheckpointError,
+    read_weights,
+    weights_file,
+    write_safetensors,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -196,11 +203,16 @@ def save_export(
     directory: str,
     model_card: str,
     overwrite: bool = True,
+    pytorch_bin: bool = False,
 ) -> str:
     """
-    Writes a Hugging Face export atomically: `config.json` (with `id2label`), weights
-    (`pytorch_model.bin`, which every transformers version reads), tokenizer files and the
-    `README.md` model card. Returns the folder.
+    Writes a Hugging Face export atomically: `config.json` (with `id2label`), the weights as
+    `model.safetensors` (no pickle), tokenizer files and the `README.md` model card. Returns the
+    folder.
+
+    `pytorch_bin=True` also writes the same weights as `pytorch_model.bin`, for old transformers
+    (4.20, the AllenNLP one) whose `from_pretrained` reads nothing else (a torch pickle: written
+    only where asked).
     """
     state = {
         name: tensor.detach().cpu().contiguous()
@@ -210,7 +222,9 @@ def save_export(
     with atomic_directory(directory, overwrite=overwrite) as staging:
         model.config.architectures = [BertForSemanticRoleLabeling.__name__]
         model.config.save_pretrained(staging)
-        torch.save(state, os.path.join(staging, PYTORCH_FILE))
+        write_safetensors(state, os.path.join(staging, SAFETENSORS_FILE))
+        if pytorch_bin:
+            torch.save(state, os.path.join(staging, PYTORCH_FILE))
         aligner.save_pretrained(staging, model_max_length=model.config.max_position_embeddings)
         with open(os.path.join(staging, "README.md"), "w", encoding="utf-8") as card:
             card.write(model_card)

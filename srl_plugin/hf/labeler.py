@@ -66,8 +66,9 @@ class SemanticRoleLabeler:
     ) -> "SemanticRoleLabeler":
         """Loads an export folder written by the plugin (the callback or `srl-export`)."""
         from srl_plugin.hf.export import read_export
+        from srl_plugin.hf.hub import resolve_model_dir
 
-        model, aligner = read_export(directory)
+        model, aligner = read_export(resolve_model_dir(directory))
         return cls(model, aligner, device, batch_size, autocast_dtype)
 
     @property

@@ -1,6 +1,59 @@
-"""The `README.md` model card written into every export."""
+"""
+The `README.md` model card written into every export, with `huggingface_hub`'s `ModelCard`: its
+metadata (licence, language, datasets, base model, library, tags and a `model-index` with the
+validation scores) parses with `ModelCard.load` in every huggingface_hub from 0.10 on.
 
-from typing import Any, Dict, Optional, Sequence
+No absolute local path goes into a card: checkpoints and data are named by their Hub id, or by
+the last parts of their path.
+"""
+
+import os
+import re
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from huggingface_hub import ModelCard, ModelCardData
+from huggingface_hub.repocard_data import EvalResult
+
+TASK_TYPE = "semantic-role-labeling"
+TASK_NAME = "Semantic role labelling"
+TAGS = ["semantic-role-labeling", "srl", "bert", "propbank", "allennlp", "srl_plugin"]
+INSTALL = "from a clone of the srl_plugin repository: `pip install .` (not on PyPI)"
+# The run's `best_validation_*` metrics that go into the model-index: (key, metric type, name).
+MODEL_INDEX_METRICS = (
+    ("f1-measure-overall", "f1", "Span F1 (srl-eval.pl, gold predicates)"),
+    ("precision-overall", "precision", "Span precision (srl-eval.pl)"),
+    ("recall-overall", "recall", "Span recall (srl-eval.pl)"),
+    ("predicate-f1", "f1", "Predicate identification F1"),
+    ("predicate-precision", "precision", "Predicate identification precision"),
+    ("predicate-recall", "recall", "Predicate identification recall"),
+)
+_HUB_CACHE_FOLDER = re.compile(r"models--([^/\\]+)--([^/\\]+)[/\\]snapshots[/\\]")
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
+
+
+def describe_checkpoint(name_or_path: Optional[str]) -> Tuple[Optional[str], str]:
+    """
+    `(Hub id or None, description)` of a base checkpoint, without absolute paths: a Hub id (given
+    as such, or read from a Hugging Face cache path `models--org--name/snapshots/...`) names
+    itself; a local folder is described by its last two path parts.
+    """
+    if not name_or_path:
+        return None, "an unknown checkpoint"
+    cached = _HUB_CACHE_FOLDER.search(name_or_path)
+    if cached:
+        repo_id = f"{cached.group(1)}/{cached.group(2)}"
+        return repo_id, f"`{repo_id}`"
+    if _REPO_ID.match(name_or_path) and not os.path.exists(name_or_path):
+        return name_or_path, f"`{name_or_path}`"
+    return None, f"a local checkpoint folder (`{relative_description(name_or_path)}`)"
+
+
+def relative_description(path: Optional[str], parts: int = 2) -> str:
+    """The last `parts` components of a path (`conll2012/train`), never an absolute path."""
+    if not path:
+        return "unknown"
+    components = [c for c in re.split(r"[/\\]+", str(path)) if c and c not in (".", "..")]
+    return "/".join(components[-parts:]) or "unknown"
 
 
 def render_model_card(
@@ -9,70 +62,236 @@ def render_model_card(
     train_data: Optional[str] = None,
     validation_data: Optional[str] = None,
     metrics: Optional[Dict[str, Any]] = None,
+    predicate_head: Optional[Dict[str, Any]] = None,
+    license: str = "unknown",
+    language: str = "en",
+    datasets: Sequence[str] = (),
+    base_model: Optional[str] = None,
+    pytorch_bin: bool = False,
 ) -> str:
     """
-    A model card: what the model is, what it was trained from and on, its scores and how to load
-    it with and without AllenNLP.
+    The model card of an export.
+
+    # Parameters
+
+    base_checkpoint : `str`
+        What the model was fine-tuned from (a Hub id or a local folder; see `describe_checkpoint`).
+    labels : `Sequence[str]`
+        Its BIO tags.
+    train_data, validation_data : `str`, optional
+        The data paths (described by their last two path parts).
+    metrics : `Dict[str, Any]`, optional
+        The run's metrics (`best_validation_*` or plain names); those of `MODEL_INDEX_METRICS`
+        go into the `model-index`, all numbers into the card's table.
+    predicate_head : `Dict[str, Any]`, optional
+        `predicate_head_status(model)`: whether there is a predicate head and how it was made.
+    license, language, datasets :
+        The card's metadata (a licence id such as `cc-by-sa-4.0`, default `unknown`).
+    base_model : `str`, optional
+        The Hub id of the base checkpoint when `base_checkpoint` is a local folder.
+    pytorch_bin : `bool`
+        Whether the export also holds `pytorch_model.bin`.
     """
+    hub_id, base_description = describe_checkpoint(base_checkpoint)
+    if base_model:
+        hub_id, base_description = base_model, f"`{base_model}`"
+    metrics = {_plain_name(k): v for k, v in (metrics or {}).items()}
+    validation_name = relative_description(validation_data)
+    data = ModelCardData(
+        language=language,
+        license=license,
+        library_name="transformers",
+        tags=list(TAGS),
+        datasets=list(datasets) or None,
+        eval_results=_eval_results(metrics, validation_name, list(datasets)) or None,
+        model_name="srl_plugin BERT SRL" if metrics else None,
+        **({"base_model": hub_id} if hub_id else {}),
+    )
+    body = _body(
+        base_description, labels, train_data, validation_name, metrics, predicate_head, pytorch_bin
+    )
+    return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}"))
+
+
+def _plain_name(key: str) -> str:
+    for prefix in ("best_validation_", "validation_"):
+        if key.startswith(prefix):
+            return key[len(prefix) :]
+    return key
+
+
+def _eval_results(
+    metrics: Dict[str, Any], validation_name: str, datasets: List[str]
+) -> List[EvalResult]:
+    results = []
+    for key, metric_type, name in MODEL_INDEX_METRICS:
+        if isinstance(metrics.get(key), (int, float)):
+            results.append(
+                EvalResult(
+                    task_type=TASK_TYPE,
+                    task_name=TASK_NAME,
+                    dataset_type=datasets[0] if datasets else "conll2012-srl",
+                    dataset_name=f"validation data ({validation_name})",
+                    dataset_split="validation",
+                    metric_type=metric_type,
+                    metric_name=name,
+                    metric_value=round(float(metrics[key]), 4),
+                )
+            )
+    return results
+
+
+def predicate_head_status(model: Any) -> Dict[str, Any]:
+    """Whether a `BertForSemanticRoleLabeling` has a predicate head, and how it was made."""
+    fit = getattr(model.config, "srl_predicate_head_fit", None)
+    return {"present": getattr(model, "predicate_classifier", None) is not None, "fit": fit}
+
+
+_HEAD_START, _HEAD_END = "<!-- predicate-head -->", "<!-- /predicate-head -->"
+
+
+def _predicate_head_text(predicate_head: Optional[Dict[str, Any]]) -> List[str]:
+    if predicate_head is None:
+        return []
+    if not predicate_head["present"]:
+        text = [
+            "**No predicate-identification head.** Give the predicates of each sentence",
+            '(`{"tokens": [...], "predicates": [word indices]}`); a raw sentence gets an error',
+            "saying so. `srl-fit-predicates THIS_FOLDER CONLL_DIR --output DIR` fits one on the",
+            "frozen encoder from a CoNLL-2012 corpus.",
+        ]
+    elif not predicate_head["fit"]:
+        text = ["The predicate-identification head was trained jointly with the SRL head."]
+    else:
+        fit = predicate_head["fit"]
+        scores = ", ".join(
+            f"{name.replace('_', ' ')} {value:.4f}"
+            for name, value in fit.items()
+            if isinstance(value, float)
+        )
+        text = [
+            f"The predicate-identification head was fitted afterwards ({fit.get('method')}) on",
+            f"`{fit.get('data')}` ({fit.get('sentences')} sentences), the encoder and SRL head",
+            f"unchanged{': ' + scores if scores else ''}.",
+        ]
+    return [_HEAD_START] + text + [_HEAD_END, ""]
+
+
+def update_model_card(folder: str, model: Any, pytorch_bin: bool = False) -> str:
+    """
+    The model card of the export in `folder` with its predicate-head paragraph rewritten for
+    `model` (after `srl-fit-predicates`); the rest, metadata included, is kept. A folder
+    without a card gets a new one.
+    """
+    path = os.path.join(folder, "README.md")
+    if not os.path.isfile(path):
+        return render_model_card(
+            getattr(model.config, "_name_or_path", ""),
+            model.labels,
+            predicate_head=predicate_head_status(model),
+            pytorch_bin=pytorch_bin,
+        )
+    card = ModelCard.load(path)
+    paragraph = "\n".join(_predicate_head_text(predicate_head_status(model))[:-1])
+    text = card.text
+    if _HEAD_START in text and _HEAD_END in text:
+        before, rest = text.split(_HEAD_START, 1)
+        text = before + paragraph + rest.split(_HEAD_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + paragraph + "\n"
+    return str(ModelCard(f"---\n{card.data.to_yaml()}\n---\n{text}"))
+
+
+def _body(
+    base_description: str,
+    labels: Sequence[str],
+    train_data: Optional[str],
+    validation_name: str,
+    metrics: Dict[str, Any],
+    predicate_head: Optional[Dict[str, Any]],
+    pytorch_bin: bool,
+) -> str:
     roles = sorted({label[2:] for label in labels if label.startswith("B-")})
     lines = [
-        "---",
-        "library_name: transformers",
-        "pipeline_tag: token-classification",
-        "tags: [semantic-role-labeling, srl, bert, allennlp, srl_plugin]",
-        "---",
-        "",
         "# BERT semantic role labelling (srl_plugin export)",
         "",
         "BERT SRL (Shi & Lin, 2019, as in allennlp-models' `SrlBert`): the predicate is marked with",
         "`token_type_ids` (1 on its wordpieces), a linear layer tags every wordpiece with BIO role",
         "tags, and BIO-constrained Viterbi decoding gives each word the tag of its first wordpiece.",
-        "A second head (`predicate_classifier`) finds predicates in sentences fed without marker.",
+        "A second head (`predicate_classifier`), where present, finds the predicates of a sentence",
+        "fed without marker.",
         "",
-        f"- Base checkpoint: `{base_checkpoint}`",
-        f"- Training data: `{train_data or 'unknown'}`",
-        f"- Validation data: `{validation_data or 'unknown'}`",
+        f"- Base checkpoint: {base_description}",
+        f"- Training data: `{relative_description(train_data)}` (CoNLL-2012 SRL)",
+        f"- Validation data: `{validation_name}`",
         f"- Labels: {len(labels)} BIO tags over {len(roles)} roles ({', '.join(roles[:12])}"
         + (", ..." if len(roles) > 12 else "")
         + ")",
         "",
     ]
-    if metrics:
-        lines += ["## Metrics", "", "| metric | value |", "| --- | --- |"]
-        for name, value in sorted(metrics.items()):
-            if isinstance(value, float):
-                lines.append(f"| {name} | {value:.4f} |")
-        lines.append("")
+    lines += _predicate_head_text(predicate_head)
+    numbers = {k: v for k, v in sorted(metrics.items()) if isinstance(v, float)}
+    if numbers:
+        lines += ["## Validation metrics", "", "| metric | value |", "| --- | --- |"]
+        lines += [f"| {name} | {value:.4f} |" for name, value in numbers.items()]
+        lines += [
+            "",
+            "Span scores are `srl-eval.pl`'s (CoNLL-2005 script), with gold predicates.",
+            "",
+        ]
+    weights = "`model.safetensors`" + (" and `pytorch_model.bin`" if pytorch_bin else "")
     lines += [
         "## Loading",
         "",
-        "Frames, with `pip install srl_plugin` (no AllenNLP needed):",
+        f"Install srl_plugin {INSTALL}; it needs no AllenNLP. Frames for raw sentences:",
         "",
         "```python",
         "from srl_plugin.hf import SemanticRoleLabeler",
         "",
-        'labeler = SemanticRoleLabeler.from_pretrained("path/to/this/folder")',
+        'labeler = SemanticRoleLabeler.from_pretrained("THIS_FOLDER_OR_REPO_ID")',
         'labeler.predict("The cat sat on the mat .")',
+        'labeler.predict({"tokens": ["The", "cat", "sat", "."], "predicates": [2]})',
         "```",
         "",
-        "Plain transformers (logits; decode with `BertForSemanticRoleLabeling.decode`):",
+        "or, after `import srl_plugin.hf`, the pipeline (transformers 4.26 or later):",
+        '`pipeline("semantic-role-labeling", model="THIS_FOLDER_OR_REPO_ID")`.',
+        "",
+        "### What stock transformers classes can and cannot do",
+        "",
+        f"The weights ({weights}) carry `BertForTokenClassification`'s names, so",
+        "`AutoModelForTokenClassification` / `BertForTokenClassification.from_pretrained` load",
+        "them (the predicate head is the one unused weight) and give correct logits **for one",
+        "frame**, when `token_type_ids` is 1 on the predicate's wordpieces:",
         "",
         "```python",
-        "from transformers import AutoTokenizer, BertForTokenClassification",
+        "from transformers import AutoModelForTokenClassification, AutoTokenizer",
         "",
-        'model = BertForTokenClassification.from_pretrained("path/to/this/folder")',
-        'tokenizer = AutoTokenizer.from_pretrained("path/to/this/folder")',
-        'words = ["The", "cat", "sat", "."]',
-        "encoded = tokenizer(words, is_split_into_words=True, return_tensors='pt')",
-        "encoded['token_type_ids'][0, 3] = 1  # the predicate's wordpieces",
-        "logits = model(**encoded).logits",
+        'model = AutoModelForTokenClassification.from_pretrained("THIS_FOLDER_OR_REPO_ID")',
+        'tokenizer = AutoTokenizer.from_pretrained("THIS_FOLDER_OR_REPO_ID")',
+        'encoded = tokenizer(["The", "cat", "sat", "."], is_split_into_words=True,',
+        '                    return_tensors="pt")',
+        'encoded["token_type_ids"][0, 3] = 1  # the wordpieces of the predicate "sat"',
+        "logits = model(**encoded).logits  # decode with BertForSemanticRoleLabeling.decode",
         "```",
         "",
+        "They cannot label a sentence by themselves: the stock `token-classification` pipeline",
+        "sets no predicate marker and decodes each wordpiece on its own, so its tags are wrong;",
+        "they do not find predicates (the head is srl_plugin's `BertForSemanticRoleLabeling`).",
         "The tokenizer splits each given word with WordPiece only (no punctuation splitting), as",
         "allennlp-models' SRL reader does; a word's tag is read at its first wordpiece.",
         "",
+    ]
+    if not pytorch_bin:
+        lines += [
+            "transformers versions that read no safetensors (4.20, the AllenNLP one) load it with",
+            "`BertForTokenClassification.from_pretrained(None, config=FOLDER,",
+            "state_dict=safetensors.torch.load_file(",
+            'FOLDER + "/model.safetensors"))`, or from an export written with `--pytorch-bin`.',
+            "",
+        ]
+    lines += [
         "With AllenNLP (`srl_plugin` listed in `.allennlp_plugins` or `~/.allennlp/plugins`):",
-        "`allennlp srl-import THIS_FOLDER model.tar.gz`.",
+        "`allennlp srl-import THIS_FOLDER_OR_REPO_ID model.tar.gz`.",
         "",
     ]
     return "\n".join(lines)

@@ -1,44 +1,154 @@
 """
 The `semantic-role-labeling` transformers pipeline task, where transformers supports custom
-pipelines (4.26 and later): `pipeline("semantic-role-labeling", model=export_dir)`.
+pipelines (4.26 and later): `pipeline("semantic-role-labeling", model=export_dir_or_repo_id)`.
+
+It is a `ChunkPipeline`: each sentence becomes one chunk per frame, so the pipeline's own
+batching (`batch_size=N` batches frames across sentences), device placement and dtype apply.
+`preprocess` parses the item and builds its frames with the labeler's building blocks
+(`parse_item`, `wordpiece_frame` for given predicates, `sentence_frames` for predicate
+identification); `_forward` runs the model on the padded tensors; `postprocess` decodes
+(`BertForSemanticRoleLabeling.decode`, `WordpieceFrame.word_tags`) and builds the frames
+(`frame_result`). A raw sentence's predicates found in `postprocess` are labelled by the
+`SemanticRoleLabeler` on the same model.
 
 Importing this module registers the task; `srl_plugin.hf` imports it when possible.
 """
 
-from typing import Any, Dict
+from typing import Any, Dict, Iterator, List, Optional
 
-from transformers import Pipeline
+import torch
+from transformers import AutoTokenizer
+from transformers.pipelines.base import ChunkPipeline
 
+from srl_plugin.hf.frames import WordpieceFrame, sentence_frames, wordpiece_frame
+from srl_plugin.hf.hub import resolve_model_dir
+from srl_plugin.hf.inputs import parse_item
 from srl_plugin.hf.labeler import SemanticRoleLabeler
+from srl_plugin.hf.labels import predicate_spans
 from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
+from srl_plugin.hf.outputs import frame_result
 from srl_plugin.hf.tokenization import WordPieceAligner
 
 TASK = "semantic-role-labeling"
+# What a chunk is: a frame to label, a window in which to find predicates, or the placeholder of
+# an item with an empty predicate list (a chunk pipeline needs one chunk per item).
+_FRAME, _IDENTIFY, _EMPTY = "frame", "identify", "empty"
 
 
-class SemanticRoleLabelingPipeline(Pipeline):
+class SemanticRoleLabelingPipeline(ChunkPipeline):
     """
-    Takes what `SemanticRoleLabeler.predict` takes (a sentence, a list of words, or
-    `{"tokens": [...], "predicates": [...]}`) and returns its frames.
+    Takes what `SemanticRoleLabeler.predict` takes (a sentence string, or
+    `{"tokens": [...], "predicates": [...]}` / `{"sentence": ...}`), or a list of words with
+    `is_split_into_words=True`, and returns the same frames: `{"words": [...], "verbs": [...]}`.
+    A list of such items is a batch, as in every pipeline (so a list of strings is a list of
+    sentences unless `is_split_into_words=True`).
     """
+
+    _load_tokenizer = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.labeler = SemanticRoleLabeler(
-            self.model, WordPieceAligner.from_pretrained(self.model.name_or_path)
+        folder = resolve_model_dir(self.model.name_or_path)
+        if getattr(self, "tokenizer", None) is None:  # pad_collate_fn needs it to batch
+            self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.labeler = SemanticRoleLabeler(self.model, WordPieceAligner.from_pretrained(folder))
+
+    def __call__(self, inputs: Any, **kwargs: Any) -> Any:
+        if kwargs.get("is_split_into_words") and _is_words(inputs):
+            # One pre-split sentence, not a batch of one-word sentences.
+            return super().__call__([list(inputs)], **kwargs)[0]
+        return super().__call__(inputs, **kwargs)
+
+    def _sanitize_parameters(self, is_split_into_words: Optional[bool] = None, **kwargs: Any):
+        preprocess = {}
+        if is_split_into_words is not None:
+            preprocess["is_split_into_words"] = is_split_into_words
+        return preprocess, {}, {}
+
+    def preprocess(  # type: ignore[override]
+        self, inputs: Any, is_split_into_words: bool = False
+    ) -> Iterator[Dict[str, Any]]:
+        if is_split_into_words:
+            if not _is_words(inputs):
+                raise ValueError(
+                    "is_split_into_words=True takes a list of words (strings), not "
+                    f"{type(inputs).__name__}"
+                )
+            inputs = {"tokens": list(inputs)}
+        request = parse_item(inputs)
+        labeler = self.labeler
+        if request.predicates is None and self.model.predicate_classifier is None:
+            # The labeler's own finder: its clear error, or predicates where it has a finder.
+            request.predicates = labeler.find_predicates([request.words])[0]
+        if request.predicates is None:
+            kind = _IDENTIFY
+            frames = sentence_frames(labeler.aligner, request.words, labeler.max_wordpieces)
+            predicates: List[Optional[List[int]]] = [None] * len(frames)
+        elif request.predicates:
+            kind = _FRAME
+            predicates = list(request.predicates)  # type: ignore[arg-type]
+            frames = [
+                wordpiece_frame(labeler.aligner, request.words, p, labeler.max_wordpieces)
+                for p in request.predicates
+            ]
+        else:
+            kind = _EMPTY
+            frames = sentence_frames(labeler.aligner, request.words, labeler.max_wordpieces)[:1]
+            predicates = [None]
+        for index, (frame, predicate) in enumerate(zip(frames, predicates)):
+            yield {
+                "input_ids": torch.tensor([frame.input_ids]),
+                "token_type_ids": torch.tensor([frame.token_type_ids]),
+                "attention_mask": torch.ones((1, len(frame.input_ids)), dtype=torch.long),
+                "frame": frame,
+                "words": request.words,
+                "predicate": predicate,
+                "kind": kind,
+                "is_last": index == len(frames) - 1,
+            }
+
+    def _forward(self, model_inputs: Dict[str, Any]) -> Dict[str, Any]:  # type: ignore[override]
+        output = self.model(
+            input_ids=model_inputs["input_ids"],
+            attention_mask=model_inputs["attention_mask"],
+            token_type_ids=model_inputs["token_type_ids"],
         )
+        # `logits` first: the pipeline reads the batch size from the first value.
+        outputs = {"logits": output.logits, "predicate_logits": output.predicate_logits}
+        for key in ("frame", "words", "predicate", "kind", "is_last"):
+            outputs[key] = model_inputs[key]
+        return outputs
 
-    def _sanitize_parameters(self, **kwargs: Any):
-        return {}, {}, {}
+    def postprocess(self, all_outputs: List[Dict[str, Any]]) -> Dict[str, Any]:  # type: ignore
+        words = all_outputs[0]["words"]
+        kind = all_outputs[0]["kind"]
+        if kind == _EMPTY:
+            return {"words": words, "verbs": []}
+        if kind == _IDENTIFY:
+            labels = [0] * len(words)
+            for output in all_outputs:
+                frame: WordpieceFrame = output["frame"]
+                # Shape: (num_wordpieces,)
+                row = output["predicate_logits"][0].argmax(-1).tolist()
+                for word, offset in frame.word_offsets():
+                    labels[word] = row[offset]
+            return self.labeler.predict({"tokens": words, "predicates": predicate_spans(labels)})
+        lengths = [len(output["frame"].input_ids) for output in all_outputs]
+        # Shape: (num_frames, num_wordpieces, num_labels)
+        logits = torch.nn.utils.rnn.pad_sequence(
+            [output["logits"][0, :length] for output, length in zip(all_outputs, lengths)],
+            batch_first=True,
+        )
+        tag_names = self.model.labels
+        verbs = []
+        for output, ids in zip(all_outputs, self.model.decode(logits, lengths)):
+            tags = output["frame"].word_tags([tag_names[i] for i in ids], len(words))
+            verbs.append(frame_result(words, output["predicate"], tags))
+        return {"words": words, "verbs": verbs}
 
-    def preprocess(self, inputs: Any) -> Dict[str, Any]:
-        return {"item": inputs}
 
-    def _forward(self, model_inputs: Dict[str, Any]) -> Dict[str, Any]:
-        return {"frames": self.labeler.predict(model_inputs["item"])}
-
-    def postprocess(self, model_outputs: Dict[str, Any]) -> Dict[str, Any]:
-        return model_outputs["frames"]
+def _is_words(inputs: Any) -> bool:
+    return isinstance(inputs, (list, tuple)) and all(isinstance(word, str) for word in inputs)
 
 
 def register() -> bool:

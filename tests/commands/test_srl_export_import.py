@@ -24,8 +24,8 @@ from allennlp.predictors import Predictor
 import allennlp_models.structured_prediction  # noqa: F401  (registers srl_bert and srl)
 from srl_plugin.archives.archive import load_srl_archive
 from srl_plugin.archives.safe_tar import safe_extract
-from srl_plugin.hf import BertForSemanticRoleLabeling, WordPieceAligner
-from srl_plugin.hf.weights import load_torch_weights
+from srl_plugin.hf import WordPieceAligner, read_export
+from srl_plugin.hf.weights import load_torch_weights, read_safetensors
 from srl_plugin.hf.frames import wordpiece_frame
 from srl_plugin.models.hf_srl import HfSrlModel
 from tests import EWT_SAMPLE, PROJECT_ROOT
@@ -95,7 +95,7 @@ def imported(export, tmp_path_factory) -> str:
 
 
 def test_export_tags_every_predicate_as_allennlp_models(upstream, export):
-    model = BertForSemanticRoleLabeling.from_pretrained(export).eval()
+    model = read_export(export)[0]
     aligner = WordPieceAligner.from_pretrained(export)
     assert aligner.lowercase  # the reader of "tiny-bert-uncased" lowercased
     frames = upstream["frames"]
@@ -180,7 +180,7 @@ def test_imported_archive_layout(imported, export):
     with tempfile.TemporaryDirectory() as folder:
         safe_extract(imported, folder)
         archived = load_torch_weights(os.path.join(folder, "weights.th"))
-    weights = load_torch_weights(os.path.join(export, "pytorch_model.bin"))
+    weights = read_safetensors(os.path.join(export, "model.safetensors"))
     assert set(archived) - set(weights) == {"bert.embeddings.position_ids"}
     for name, tensor in weights.items():
         assert torch.equal(archived[name], tensor), name
@@ -207,7 +207,8 @@ def test_fine_tuning_starts_from_an_srl_bert_archive(srl_bert_run, tmp_path):
     archive = load_srl_archive(str(output / "model.tar.gz"))
     assert archive.config["model"]["bert_model"] == str(source)
     readme = (output / "hf_model" / "README.md").read_text()
-    assert str(source) in readme
+    # The card names the archive it started from, without the absolute local path.
+    assert source.name in readme and str(source) not in readme
 
 
 def test_fine_tuning_can_start_from_own_archive(trained_run):
@@ -226,11 +227,11 @@ def test_srl_export_of_own_archive_equals_callback_export(trained_run, tmp_path)
     callback = trained_run / "hf_model"
     assert sorted(os.listdir(output)) == sorted(os.listdir(callback))
     for name in os.listdir(callback):
-        if name in ("README.md", "pytorch_model.bin"):
+        if name in ("README.md", "model.safetensors"):
             continue
         assert (output / name).read_bytes() == (callback / name).read_bytes(), name
-    ours = torch.load(output / "pytorch_model.bin")
-    theirs = torch.load(callback / "pytorch_model.bin")
+    ours = read_safetensors(str(output / "model.safetensors"))
+    theirs = read_safetensors(str(callback / "model.safetensors"))
     assert ours.keys() == theirs.keys()
     for name in ours:
         assert torch.equal(ours[name], theirs[name]), name

@@ -44,6 +44,19 @@ def test_plain_transformers_loads_the_export(fixture_dir):
     assert all(k.startswith("predicate_classifier.") for k in info["unexpected_keys"])
 
 
+def test_auto_class_loads_the_safetensors_export_and_card_parses(fixture_dir):
+    from transformers import AutoModelForTokenClassification
+
+    from tests.hf.card_checks import check_card_metrics
+
+    export = os.path.join(fixture_dir, "export")
+    assert "model.safetensors" in os.listdir(export)
+    assert "pytorch_model.bin" not in os.listdir(export)
+    model = AutoModelForTokenClassification.from_pretrained(export)
+    assert type(model).__name__ == "BertForTokenClassification"
+    check_card_metrics(export, os.path.join(fixture_dir, "metrics.json"))
+
+
 def test_labeler_gives_the_tags_of_allennlp_predict(fixture_dir):
     from srl_plugin.hf import SemanticRoleLabeler
 

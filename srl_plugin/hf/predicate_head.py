@@ -1,0 +1,235 @@
+"""
+A predicate finder for models that have none (converted allennlp-models `srl_bert` archives):
+`fit_predicate_head` fits only the predicate-identification head (`predicate_classifier`, the
+labels `O`/`B-V`/`I-V`) on the frozen encoder from a CoNLL-2012 corpus. The encoder's features
+are computed once, as the labeler computes them (`sentence_frames`, no predicate marked), and the
+linear head is fitted on them with L-BFGS: minutes on a CPU, nothing else in the model changes.
+
+`srl-fit-predicates EXPORT CONLL_DIR --output DIR` does it for an existing export;
+`allennlp srl-export ARCHIVE DIR --predicate-data CONLL_DIR` while exporting.
+"""
+
+import argparse
+import logging
+import os
+import time
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+from srl_plugin.hf.conll import ConllSentence, read_conll2012
+from srl_plugin.hf.frames import sentence_frames
+from srl_plugin.hf.labeler import SemanticRoleLabeler
+from srl_plugin.hf.labels import PREDICATE_LABELS, predicate_bio_labels, predicate_spans
+from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
+from srl_plugin.hf.tokenization import WordPieceAligner
+
+logger = logging.getLogger(__name__)
+
+# The config key that records how a fitted head was made (also read by the model card).
+FIT_KEY = "srl_predicate_head_fit"
+METHOD = "linear head on the frozen encoder, L-BFGS"
+
+
+def encoder_features(
+    labeler: SemanticRoleLabeler, sentences: Sequence[Sequence[str]]
+) -> Tuple[torch.Tensor, List[Tuple[int, int]]]:
+    """
+    The encoder's output at each word's first wordpiece, read as predicate identification reads
+    the sentence (consecutive windows, no predicate marked), with the labeler's own batching.
+    Returns `(features, positions)`: one row per word, and its (sentence, word) index.
+    """
+    windows = [
+        (index, frame)
+        for index, words in enumerate(sentences)
+        for frame in sentence_frames(labeler.aligner, words, labeler.max_wordpieces)
+    ]
+    captured: List[torch.Tensor] = []
+    hook = labeler.model.bert.register_forward_hook(
+        lambda module, inputs, output: captured.append(output[0])
+    )
+    rows: List[torch.Tensor] = []
+    positions: List[Tuple[int, int]] = []
+    try:
+        for batch in labeler._batches([frame for _, frame in windows]):
+            labeler._forward([frame for _, frame in batch])
+            # Shape: (batch_size, num_wordpieces, hidden_size)
+            hidden = captured.pop().float().cpu()
+            for row, (window_index, frame) in zip(hidden, batch):
+                sentence = windows[window_index][0]
+                offsets = list(frame.word_offsets())
+                # Shape: (num_words_in_window, hidden_size); a copy, not a view of the batch.
+                rows.append(row[[offset for _, offset in offsets]])
+                positions.extend((sentence, word) for word, _ in offsets)
+    finally:
+        hook.remove()
+    return torch.cat(rows), positions
+
+
+def fit_predicate_head(
+    model: BertForSemanticRoleLabeling,
+    aligner: WordPieceAligner,
+    sentences: Sequence[ConllSentence],
+    data_name: str,
+    max_iterations: int = 200,
+    weight_decay: float = 1e-4,
+    batch_size: int = 64,
+) -> Dict[str, Any]:
+    """
+    Fits a new `predicate_classifier` on `sentences` (their gold `V` spans) with the encoder
+    frozen, puts it into `model` (replacing any head it had) and records the fit in
+    `model.config.srl_predicate_head_fit`. Returns that record: data name, sentences, words,
+    method, and predicate P/R/F1 on the fitting data.
+
+    # Parameters
+
+    data_name : `str`
+        How the data is named in the config and model card (no absolute path).
+    max_iterations : `int`
+        L-BFGS iterations over all the words at once (the loss is convex: it converges).
+    weight_decay : `float`
+        L2 penalty on the head's weights.
+    """
+    if not sentences:
+        raise ValueError(f"{data_name}: no sentences to fit the predicate head on")
+    started = time.time()
+    model.eval()
+    labeler = SemanticRoleLabeler(model, aligner, batch_size=batch_size)
+    words = [sentence.words for sentence in sentences]
+    features, positions = encoder_features(labeler, words)
+    gold = [predicate_bio_labels(len(s.words), s.frames) for s in sentences]
+    targets = torch.tensor([gold[sentence][word] for sentence, word in positions])
+    if not (targets == 1).any():
+        raise ValueError(f"{data_name}: no predicates (V spans) in {len(sentences)} sentences")
+    logger.info(
+        "fitting the predicate head on %d words of %d sentences", len(targets), len(sentences)
+    )
+    head = nn.Linear(features.size(1), len(PREDICATE_LABELS))
+    nn.init.zeros_(head.weight)
+    nn.init.zeros_(head.bias)
+    optimizer = torch.optim.LBFGS(
+        head.parameters(), max_iter=max_iterations, line_search_fn="strong_wolfe"
+    )
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(head(features), targets)
+        loss = loss + weight_decay * head.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    # LBFGS takes a closure that returns the loss tensor.
+    optimizer.step(closure)  # type: ignore[arg-type]
+    with torch.no_grad():
+        predicted = head(features).argmax(-1).tolist()
+    labels: List[List[int]] = [[0] * len(s.words) for s in sentences]
+    for (sentence, word), label in zip(positions, predicted):
+        labels[sentence][word] = label
+    scores = predicate_scores([predicate_spans(row) for row in labels], gold)
+    device = next(model.parameters()).device
+    dtype = next(model.parameters()).dtype
+    model.predicate_classifier = head.to(device=device, dtype=dtype)
+    model.config.srl_predicate_head = True
+    record = {
+        "data": data_name,
+        "sentences": len(sentences),
+        "words": len(targets),
+        "method": METHOD,
+        **{f"fit_{name}": round(value, 4) for name, value in scores.items()},
+    }
+    setattr(model.config, FIT_KEY, record)
+    logger.info("fitted the predicate head in %.0f s: %s", time.time() - started, record)
+    return record
+
+
+def predicate_scores(
+    predicted: Sequence[Sequence[Sequence[int]]], gold_labels: Sequence[Sequence[int]]
+) -> Dict[str, float]:
+    """Exact-match predicate P/R/F1 of predicted spans against gold per-word labels (0/1/2)."""
+    true_positives = found = total = 0
+    for spans, labels in zip(predicted, gold_labels):
+        guesses = {tuple(span) for span in spans}
+        gold = {tuple(span) for span in predicate_spans(labels)}
+        true_positives += len(guesses & gold)
+        found += len(guesses)
+        total += len(gold)
+    precision = true_positives / found if found else 0.0
+    recall = true_positives / total if total else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"predicate_precision": precision, "predicate_recall": recall, "predicate_f1": f1}
+
+
+def evaluate_predicates(labeler: SemanticRoleLabeler, path: str) -> Dict[str, float]:
+    """Predicate P/R/F1 of the labeler's predicate finder on a CoNLL-2012 file or folder."""
+    sentences = list(read_conll2012(path))
+    found = labeler.find_predicates([s.words for s in sentences])
+    gold = [predicate_bio_labels(len(s.words), s.frames) for s in sentences]
+    return predicate_scores(found, gold)
+
+
+def data_description(path: str) -> str:
+    """A corpus named by the last two parts of its path (`conll2012/train`), never absolutely."""
+    from srl_plugin.hf.model_card import relative_description
+
+    return relative_description(os.path.abspath(path))
+
+
+def fit_from_corpus(
+    model: BertForSemanticRoleLabeling,
+    aligner: WordPieceAligner,
+    corpus: str,
+    max_sentences: Optional[int] = None,
+    **kwargs: Any,
+) -> Dict[str, Any]:
+    """`fit_predicate_head` on a CoNLL-2012 file or folder (its first `max_sentences`)."""
+    sentences = list(read_conll2012(corpus))[:max_sentences]
+    return fit_predicate_head(model, aligner, sentences, data_description(corpus), **kwargs)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """`srl-fit-predicates EXPORT CONLL_DATA --output DIR`: an export with a fitted head."""
+    from srl_plugin.hf.export import read_export, save_export
+    from srl_plugin.hf.hub import resolve_model_dir
+    from srl_plugin.hf.model_card import update_model_card
+
+    parser = argparse.ArgumentParser(
+        prog="srl-fit-predicates",
+        description="Fit the predicate-identification head of an srl_plugin export (e.g. a "
+        "converted allennlp-models srl_bert archive, which has none) on the frozen encoder from "
+        "a CoNLL-2012 corpus, and write the export with it. Needs no AllenNLP.",
+    )
+    parser.add_argument("export", help="the export folder or a Hub repo id in the local cache")
+    parser.add_argument("data", help="a CoNLL-2012 *gold_conll file or folder (e.g. EWT train)")
+    parser.add_argument("--output", required=True, help="the export folder to write")
+    parser.add_argument("--dev", help="a CoNLL-2012 file or folder to report predicate F1 on")
+    parser.add_argument("--max-sentences", type=int, help="fit on the first N sentences only")
+    parser.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
+    parser.add_argument("--pytorch-bin", action="store_true", help="also write pytorch_model.bin")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    source = resolve_model_dir(args.export)
+    if os.path.exists(args.output) and not args.force:
+        parser.error(f"{args.output} already exists (use --force to replace it)")
+    model, aligner = read_export(source)
+    if model.predicate_classifier is not None:
+        logger.warning("%s already has a predicate head: it is replaced", args.export)
+    record = fit_from_corpus(model, aligner, args.data, args.max_sentences)
+    if args.dev:
+        dev = evaluate_predicates(SemanticRoleLabeler(model, aligner), args.dev)
+        record.update({f"{data_description(args.dev)} {k}": round(v, 4) for k, v in dev.items()})
+        setattr(model.config, FIT_KEY, record)
+        print(f"predicate identification on {args.dev}: " + json_line(dev))
+    card = update_model_card(source, model, args.pytorch_bin)
+    path = save_export(model, aligner, args.output, card, args.force, args.pytorch_bin)
+    print(f"wrote {path}: predicate head fitted on {record['data']} ({json_line(record)})")
+
+
+def json_line(values: Dict[str, Any]) -> str:
+    return ", ".join(
+        f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items()
+    )
+
+
+if __name__ == "__main__":
+    main()
