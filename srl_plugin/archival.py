@@ -38,6 +38,7 @@ from srl_plugin.hf.export import (
     build_exact,
     read_aligner,
     read_bert_config,
+    read_encoder_config,
     read_export,
     save_export,
     to_srl_names,
@@ -369,7 +370,7 @@ def _read_own_archive(folder: str, path: str, config: Dict[str, Any]) -> SrlChec
         export = resolve_checkpoint(bert_model)
     state, weights = _read_weights(folder, path)
     labels, labels_file = _read_labels(folder, path)
-    model = build_exact(read_bert_config(export, path), state, labels, weights, labels_file)
+    model = build_exact(read_encoder_config(export, path), state, labels, weights, labels_file)
     return SrlCheckpoint(model, read_aligner(export), config, base_checkpoint=str(bert_model))
 
 

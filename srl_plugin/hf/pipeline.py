@@ -10,8 +10,8 @@ from typing import Any, Dict
 from transformers import Pipeline
 
 from srl_plugin.hf.labeler import SemanticRoleLabeler
-from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
-from srl_plugin.hf.tokenization import WordPieceAligner
+from srl_plugin.hf.modeling import AutoModelForSemanticRoleLabeling
+from srl_plugin.hf.tokenization import aligner_from_pretrained
 
 TASK = "semantic-role-labeling"
 
@@ -25,7 +25,7 @@ class SemanticRoleLabelingPipeline(Pipeline):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.labeler = SemanticRoleLabeler(
-            self.model, WordPieceAligner.from_pretrained(self.model.name_or_path)
+            self.model, aligner_from_pretrained(self.model.name_or_path)
         )
 
     def _sanitize_parameters(self, **kwargs: Any):
@@ -48,7 +48,7 @@ def register() -> bool:
     except ImportError:
         return False
     PIPELINE_REGISTRY.register_pipeline(
-        TASK, pipeline_class=SemanticRoleLabelingPipeline, pt_model=BertForSemanticRoleLabeling
+        TASK, pipeline_class=SemanticRoleLabelingPipeline, pt_model=AutoModelForSemanticRoleLabeling
     )
     return True
 
