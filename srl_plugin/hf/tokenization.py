@@ -388,8 +388,12 @@ class SubwordAligner:
             special["mask_token"] = self.mask_token
         # The generic fast class loads tokenizer.json as written; the family's own class would
         # rebuild its pre-tokenizer and post-processor (differently in transformers 4 and 5).
+        # transformers 4.x resets a byte-level pre-tokenizer's add_prefix_space to this option.
         config = dict(
-            special, tokenizer_class="PreTrainedTokenizerFast", model_max_length=model_max_length
+            special,
+            tokenizer_class="PreTrainedTokenizerFast",
+            add_prefix_space=True,
+            model_max_length=model_max_length,
         )
         _write_json(os.path.join(directory, TOKENIZER_CONFIG), config)
         _write_json(os.path.join(directory, SPECIAL_TOKENS_FILE), special)
