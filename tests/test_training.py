@@ -124,11 +124,14 @@ def test_export_tags_equal_allennlp_predict(trained_run, frames, tmp_path):
     _write_modern_fixture(trained_run, lines, predicted)
 
 
-def _write_modern_fixture(trained_run, lines, predicted):
-    # CI checks the same export in the modern environment (tests/hf/test_modern_environment.py).
+def _write_modern_fixture(trained_run, lines, predicted, family=None):
+    # CI checks the same export in the modern environment (tests/hf/test_modern_environment.py);
+    # BERT's at the top of the fixture folder, each other family's in a subfolder.
     target = os.environ.get("SRL_PLUGIN_MODERN_FIXTURE")
     if not target:
         return
+    if family is not None:
+        target = os.path.join(target, family)
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(trained_run / "hf_model", os.path.join(target, "export"))
     expected = [
