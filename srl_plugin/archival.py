@@ -31,7 +31,7 @@ from allennlp.common.meta import META_NAME, Meta
 from allennlp.data import DatasetReader, Vocabulary
 from allennlp.models import Model
 from allennlp.models.archival import Archive
-from transformers import BertConfig, BertTokenizer
+from transformers import BertConfig, BertTokenizer, PreTrainedModel
 
 from srl_plugin.hf.export import (
     CONFIG_FILE,
@@ -44,8 +44,12 @@ from srl_plugin.hf.export import (
     to_srl_names,
 )
 from srl_plugin.hf.model_card import render_model_card
-from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
-from srl_plugin.hf.tokenization import FAST_TOKENIZER_FILE, VOCAB_FILE, WordPieceAligner
+from srl_plugin.hf.tokenization import (
+    FAST_TOKENIZER_FILE,
+    VOCAB_FILE,
+    Aligner,
+    WordPieceAligner,
+)
 from srl_plugin.hf.weights import CheckpointError, load_torch_weights
 
 logger = logging.getLogger(__name__)
@@ -252,9 +256,9 @@ class SrlCheckpoint:
 
     # Parameters
 
-    model : `BertForSemanticRoleLabeling`
+    model : `PreTrainedModel`
         Every weight taken from the source; `config.id2label` holds the BIO tags.
-    aligner : `WordPieceAligner`
+    aligner : `Aligner`
         Splits words into wordpieces as the source's reader did.
     experiment : `Dict[str, Any]`
         An AllenNLP experiment config with an `hf_srl` model and reader (the archive's own config
@@ -265,8 +269,8 @@ class SrlCheckpoint:
         `best_validation_*` metrics when the source is a serialization folder with `metrics.json`.
     """
 
-    model: BertForSemanticRoleLabeling
-    aligner: WordPieceAligner
+    model: PreTrainedModel  # the family's SRL class (`BertForSemanticRoleLabeling`, ...)
+    aligner: Aligner
     experiment: Dict[str, Any]
     base_checkpoint: str
     metrics: Dict[str, Any] = field(default_factory=dict)
@@ -516,6 +520,8 @@ def _srl_bert_aligner(
     for candidate in candidates:
         if isinstance(candidate, str) and _has_vocabulary(candidate):
             base = read_aligner(candidate)
+            if not isinstance(base, WordPieceAligner):
+                raise CheckpointError(f"{candidate}: srl_bert archives need a BERT tokenizer")
             # SrlReader writes the literal "[CLS]" and "[SEP]" whatever the tokenizer's config says.
             return WordPieceAligner(
                 base.vocab, lowercase, unk_token=base.unk_token, pad_token=base.pad_token

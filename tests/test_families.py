@@ -8,7 +8,6 @@ checked in the modern environments (tests/hf/test_modern_environment.py).
 """
 
 import json
-import os
 
 import pytest
 import torch
@@ -96,7 +95,9 @@ def test_export_logits_equal_allennlp_model_logits(run, archive, frames):
             ~mask, archive.model.aligner.pad_id
         )
         theirs = exported(
-            input_ids=input_ids, attention_mask=mask.long(), token_type_ids=tensors["verb_indicator"]
+            input_ids=input_ids,
+            attention_mask=mask.long(),
+            token_type_ids=tensors["verb_indicator"],
         ).logits
     assert torch.allclose(ours["logits"][mask], theirs[mask], atol=1e-5)
 

@@ -40,13 +40,13 @@ class HfSrlReader(DatasetReader):
     sentence with predicates also gives one instance without a predicate indicator that trains the
     predicate-identification head (`predicate_instances`).
 
-    Words become wordpieces as in allennlp-models (WordPiece per given word), lowercased when the
-    checkpoint's tokenizer lowercases; other families split each word with their own
-    `tokenizer.json` (`srl_plugin.hf.tokenization`). A sentence longer than the encoder (512
-    sub-words for BERT and RoBERTa) is cut to the widest window of words around its predicate that fits; words outside
-    the window are not seen by the model and are counted as `O`. Each cut is logged. Its
-    predicate-identification instances cover it in consecutive windows, as the labeler reads it,
-    so every gold predicate is seen by training and by the predicate metric.
+    For BERT, words become wordpieces as in allennlp-models (WordPiece per given word),
+    lowercased when the checkpoint's tokenizer lowercases; other families split each word with
+    their own `tokenizer.json` (`srl_plugin.hf.tokenization`). A sentence longer than the encoder
+    (512 sub-words for BERT and RoBERTa) is cut to the widest window of words around its predicate
+    that fits; words outside the window are not seen by the model and are counted as `O`; each
+    cut is logged. Its predicate-identification instances cover it in consecutive windows, as the
+    labeler reads it, so every gold predicate is seen by training and by the predicate metric.
 
     # Parameters
 
@@ -146,7 +146,7 @@ class HfSrlReader(DatasetReader):
                 self.max_wordpieces,
                 *frame.window,
             )
-        gold_predicates = None if predicate_indices else []
+        gold_predicates: Optional[List[List[int]]] = None if predicate_indices else []
         return self._instance(frame, words, predicate_indices, tags, gold_predicates)
 
     def predicate_identification_instances(

@@ -21,7 +21,16 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
 import torch
 import transformers
 from torch import nn
-from transformers import PretrainedConfig, PreTrainedModel
+from transformers import (
+    AlbertPreTrainedModel,
+    BertPreTrainedModel,
+    DebertaV2PreTrainedModel,
+    ElectraPreTrainedModel,
+    PretrainedConfig,
+    PreTrainedModel,
+    RobertaPreTrainedModel,
+    XLMRobertaConfig,
+)
 from transformers.utils import ModelOutput
 
 from srl_plugin.hf.decoding import bio_transition_constraints, viterbi_decode_bio
@@ -60,12 +69,18 @@ class SemanticRoleLabelingMixin:
     `token_type_ids`, so raw sentences need no external predicate finder. It is created when
     `config.srl_predicate_head` is true (the default).
 
-    Mixed into each family's `PreTrainedModel` by `_srl_class`; `family` says which encoder.
+    Mixed into each family's `PreTrainedModel`; `family` says which encoder.
     """
 
     family: Family
     base_model_prefix: str
     config: PretrainedConfig
+    # Pre-training heads and poolers of base checkpoints are not part of the SRL model.
+    _keys_to_ignore_on_load_unexpected = [
+        r"pooler", r"cls\.", r"lm_head", r"lm_predictions", r"mask_predictions",
+        r"discriminator_predictions", r"generator", r"predictions\.", r"sop_classifier",
+    ]  # fmt: skip
+    _keys_to_ignore_on_load_missing = [r"position_ids"]
 
     def __init__(self, config: PretrainedConfig) -> None:
         super().__init__(config)  # type: ignore[call-arg]
@@ -181,25 +196,6 @@ class SemanticRoleLabelingMixin:
         return viterbi_decode_bio(probabilities, lengths, transitions, start_transitions)
 
 
-def _srl_class(srl_family: Family) -> Type[PreTrainedModel]:
-    pretrained = getattr(transformers, srl_family.pretrained)
-    namespace: Dict[str, Any] = {
-        "__module__": __name__,
-        "__qualname__": srl_family.srl_class,
-        "__doc__": f"SRL on a `{srl_family.encoder}` (`SemanticRoleLabelingMixin`).",
-        "family": srl_family,
-        "config_class": getattr(transformers, srl_family.config),
-        "base_model_prefix": srl_family.prefix,
-        # Pre-training heads and poolers of base checkpoints are not part of the SRL model.
-        "_keys_to_ignore_on_load_unexpected": [
-            r"pooler", r"cls\.", r"lm_head", r"lm_predictions", r"mask_predictions",
-            r"discriminator_predictions", r"generator", r"predictions\.", r"sop_classifier",
-        ],
-        "_keys_to_ignore_on_load_missing": [r"position_ids"],
-    }  # fmt: skip
-    return type(srl_family.srl_class, (SemanticRoleLabelingMixin, pretrained), namespace)
-
-
 def _patch_deberta_v2_for_numpy_1_24() -> None:
     # transformers < 4.21 buckets DeBERTa-v2/v3 relative positions with `np.int`, which numpy
     # 1.24 removed (every DeBERTa-v3 then fails in the AllenNLP environment). Same computation,
@@ -236,15 +232,56 @@ def _source(function: Any) -> str:
 
 _patch_deberta_v2_for_numpy_1_24()
 
+
+class BertForSemanticRoleLabeling(SemanticRoleLabelingMixin, BertPreTrainedModel):
+    """SRL on `BertModel` (`self.bert`); the class of allennlp-models' `srl_bert` conversions."""
+
+    family = FAMILIES["bert"]
+
+
+class RobertaForSemanticRoleLabeling(SemanticRoleLabelingMixin, RobertaPreTrainedModel):
+    """SRL on `RobertaModel` (`self.roberta`)."""
+
+    family = FAMILIES["roberta"]
+
+
+class XLMRobertaForSemanticRoleLabeling(SemanticRoleLabelingMixin, RobertaPreTrainedModel):
+    """SRL on `XLMRobertaModel` (`self.roberta`)."""
+
+    family = FAMILIES["xlm-roberta"]
+    config_class = XLMRobertaConfig
+
+
+class DebertaV2ForSemanticRoleLabeling(SemanticRoleLabelingMixin, DebertaV2PreTrainedModel):
+    """SRL on `DebertaV2Model` (`self.deberta`): DeBERTa-v2 and DeBERTa-v3."""
+
+    family = FAMILIES["deberta-v2"]
+
+
+class ElectraForSemanticRoleLabeling(SemanticRoleLabelingMixin, ElectraPreTrainedModel):
+    """SRL on `ElectraModel` (`self.electra`), the discriminator of ELECTRA checkpoints."""
+
+    family = FAMILIES["electra"]
+
+
+class AlbertForSemanticRoleLabeling(SemanticRoleLabelingMixin, AlbertPreTrainedModel):
+    """SRL on `AlbertModel` (`self.albert`)."""
+
+    family = FAMILIES["albert"]
+
+
 SRL_CLASSES: Dict[str, Type[PreTrainedModel]] = {
-    model_type: _srl_class(srl_family) for model_type, srl_family in FAMILIES.items()
+    cls.family.model_type: cls
+    for cls in (
+        BertForSemanticRoleLabeling,
+        RobertaForSemanticRoleLabeling,
+        XLMRobertaForSemanticRoleLabeling,
+        DebertaV2ForSemanticRoleLabeling,
+        ElectraForSemanticRoleLabeling,
+        AlbertForSemanticRoleLabeling,
+    )
 }
-BertForSemanticRoleLabeling = SRL_CLASSES["bert"]
-RobertaForSemanticRoleLabeling = SRL_CLASSES["roberta"]
-XLMRobertaForSemanticRoleLabeling = SRL_CLASSES["xlm-roberta"]
-DebertaV2ForSemanticRoleLabeling = SRL_CLASSES["deberta-v2"]
-ElectraForSemanticRoleLabeling = SRL_CLASSES["electra"]
-AlbertForSemanticRoleLabeling = SRL_CLASSES["albert"]
+assert set(SRL_CLASSES) == set(FAMILIES), "every family in families.py has its class here"
 
 
 def srl_class(config: PretrainedConfig, source: str = "the checkpoint") -> Type[PreTrainedModel]:

@@ -317,9 +317,7 @@ class SubwordAligner:
         self.tokenizer = Tokenizer.from_str(json.dumps(self.tokenizer_json))
 
     @classmethod
-    def from_pretrained(
-        cls, directory: str, family: Optional[Family] = None
-    ) -> "SubwordAligner":
+    def from_pretrained(cls, directory: str, family: Optional[Family] = None) -> "SubwordAligner":
         """Reads `tokenizer.json` and the special tokens of `tokenizer_config.json`."""
         family = family or read_family(directory)
         fast = _read_json(os.path.join(directory, FAST_TOKENIZER_FILE))
@@ -412,6 +410,9 @@ def aligner_from_pretrained(directory: str) -> Aligner:
 
     `ValueError` for a family that is not supported or a tokenizer that cannot be read.
     """
+    if not os.path.isfile(os.path.join(directory, "config.json")):
+        # A bare BERT vocabulary folder (e.g. srl-export --tokenizer DIR of an srl_bert archive).
+        return WordPieceAligner.from_pretrained(directory)
     family = read_family(directory)
     if family.model_type == "bert":
         return WordPieceAligner.from_pretrained(directory)
