@@ -11,7 +11,6 @@ import json
 
 import pytest
 import torch
-from allennlp.data import Batch
 from allennlp.models.archival import load_archive
 from allennlp.predictors import Predictor
 from transformers import AutoModelForTokenClassification, AutoTokenizer
@@ -21,7 +20,7 @@ from srl_plugin.hf import AutoModelForSemanticRoleLabeling, SemanticRoleLabeler
 from srl_plugin.hf.export import load_pretrained_srl_model
 from srl_plugin.hf.families import FAMILIES
 from tests.conftest import EWT_SAMPLE, train_tiny
-from tests.test_training import _write_modern_fixture
+from tests.test_training import _write_modern_fixture, assert_export_logits_equal, sample_frames
 from tests.tiny_bert import conll_words, make_tiny_model
 
 # BERT is trained by tests/test_training.py's trained_run.
@@ -56,12 +55,7 @@ def archive(run):
 
 @pytest.fixture(scope="module")
 def frames(archive):
-    instances = list(archive.validation_dataset_reader.read(str(EWT_SAMPLE)))
-    return [
-        i
-        for i in instances
-        if i["metadata"]["is_frame"] and i["metadata"]["verb_index"] is not None
-    ]
+    return sample_frames(archive)
 
 
 def test_export_loads_with_stock_token_classification_and_the_family_class(run):
@@ -83,23 +77,7 @@ def test_export_loads_with_stock_token_classification_and_the_family_class(run):
 
 
 def test_export_logits_equal_allennlp_model_logits(run, archive, frames):
-    exported = AutoModelForTokenClassification.from_pretrained(str(run[1] / "hf_model")).eval()
-    archive.model.eval()
-    batch = Batch(frames[:48])
-    batch.index_instances(archive.model.vocab)
-    tensors = batch.as_tensor_dict()
-    with torch.no_grad():
-        ours = archive.model(**tensors)
-        mask = ours["mask"]
-        input_ids = tensors["tokens"]["tokens"]["tokens"].masked_fill(
-            ~mask, archive.model.aligner.pad_id
-        )
-        theirs = exported(
-            input_ids=input_ids,
-            attention_mask=mask.long(),
-            token_type_ids=tensors["verb_indicator"],
-        ).logits
-    assert torch.allclose(ours["logits"][mask], theirs[mask], atol=1e-5)
+    assert_export_logits_equal(archive, frames[:48], str(run[1] / "hf_model"))
 
 
 def test_labeler_tags_equal_allennlp_predict_on_every_frame(run, archive, frames):

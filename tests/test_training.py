@@ -12,7 +12,7 @@ import pytest
 import torch
 from allennlp.data import Batch
 from allennlp.models.archival import load_archive
-from transformers import BertForTokenClassification
+from transformers import AutoModelForTokenClassification, BertForTokenClassification
 
 from srl_plugin.hf.decoding import bio_transition_constraints, viterbi_decode_bio
 from tests.conftest import EWT_SAMPLE, allennlp_command, train_tiny
@@ -25,6 +25,10 @@ def archive(trained_run):
 
 @pytest.fixture(scope="module")
 def frames(archive):
+    return sample_frames(archive)
+
+
+def sample_frames(archive):
     """The EWT sample's predicate instances, read by the archive's own dataset reader."""
     instances = list(archive.validation_dataset_reader.read(str(EWT_SAMPLE)))
     return [
@@ -32,6 +36,28 @@ def frames(archive):
         for i in instances
         if i["metadata"]["is_frame"] and i["metadata"]["verb_index"] is not None
     ]
+
+
+def assert_export_logits_equal(archive, instances, export):
+    """The export through `AutoModelForTokenClassification` gives the AllenNLP model's logits."""
+    exported = AutoModelForTokenClassification.from_pretrained(export).eval()
+    archive.model.eval()
+    batch = Batch(instances)
+    batch.index_instances(archive.model.vocab)
+    tensors = batch.as_tensor_dict()
+    with torch.no_grad():
+        ours = archive.model(**tensors)
+        mask = ours["mask"]
+        # Padding as the labeler pads (RoBERTa numbers positions by counting non-pad ids).
+        input_ids = tensors["tokens"]["tokens"]["tokens"].masked_fill(
+            ~mask, archive.model.aligner.pad_id
+        )
+        theirs = exported(
+            input_ids=input_ids,
+            attention_mask=mask.long(),
+            token_type_ids=tensors["verb_indicator"],
+        ).logits
+    assert torch.allclose(ours["logits"][mask], theirs[mask], atol=1e-5)
 
 
 def test_export_loads_with_plain_transformers_and_misses_nothing(trained_run):
@@ -59,20 +85,7 @@ def test_export_holds_tokenizer_and_model_card(trained_run):
 
 
 def test_export_logits_equal_allennlp_model_logits(archive, frames, trained_run):
-    exported = BertForTokenClassification.from_pretrained(str(trained_run / "hf_model")).eval()
-    archive.model.eval()
-    batch = Batch(frames[:40])
-    batch.index_instances(archive.model.vocab)
-    tensors = batch.as_tensor_dict()
-    with torch.no_grad():
-        ours = archive.model(**tensors)
-        mask = ours["mask"]
-        theirs = exported(
-            input_ids=tensors["tokens"]["tokens"]["tokens"],
-            attention_mask=mask.long(),
-            token_type_ids=tensors["verb_indicator"],
-        ).logits
-    assert torch.allclose(ours["logits"][mask], theirs[mask], atol=1e-5)
+    assert_export_logits_equal(archive, frames[:40], str(trained_run / "hf_model"))
 
 
 def test_export_tags_equal_allennlp_predict(trained_run, frames, tmp_path):

@@ -32,6 +32,17 @@ def conll_words(root: str) -> List[str]:
     return words
 
 
+def tiny_sizes(max_position_embeddings: int) -> Dict[str, int]:
+    """2 layers, 32 wide: the sizes of every tiny checkpoint."""
+    return {
+        "hidden_size": 32,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "intermediate_size": 37,
+        "max_position_embeddings": max_position_embeddings,
+    }
+
+
 def make_tiny_bert(
     directory: str,
     words: Iterable[str],
@@ -58,14 +69,7 @@ def make_tiny_bert(
         vocab_file.writelines(token + "\n" for token in vocab)
     with open(os.path.join(directory, "tokenizer_config.json"), "w") as config_file:
         json.dump({"do_lower_case": lowercase, "tokenizer_class": "BertTokenizer"}, config_file)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=37,
-        max_position_embeddings=max_position_embeddings,
-    )
+    config = BertConfig(vocab_size=len(vocab), **tiny_sizes(max_position_embeddings))
     torch.manual_seed(seed)
     model = BertModel(config)
     if safetensors:
@@ -207,13 +211,7 @@ def make_tiny_model(
         # Positions start after the padding index, as in the published checkpoints (514).
         max_position_embeddings += options["pad_token_id"] + 1
     config = getattr(transformers, config_name)(
-        vocab_size=tokenizer.get_vocab_size(),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=37,
-        max_position_embeddings=max_position_embeddings,
-        **options,
+        vocab_size=tokenizer.get_vocab_size(), **tiny_sizes(max_position_embeddings), **options
     )
     torch.manual_seed(seed)
     getattr(transformers, model_name)(config).save_pretrained(directory)
