@@ -213,6 +213,8 @@ def make_tiny_model(
     config = getattr(transformers, config_name)(
         vocab_size=tokenizer.get_vocab_size(), **tiny_sizes(max_position_embeddings), **options
     )
-    torch.manual_seed(seed)
-    getattr(transformers, model_name)(config).save_pretrained(directory)
+    # The caller's random state is left as it was (tests that follow may draw from it).
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        getattr(transformers, model_name)(config).save_pretrained(directory)
     return directory
