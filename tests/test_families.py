@@ -8,6 +8,8 @@ checked in the modern environments (tests/hf/test_modern_environment.py).
 """
 
 import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict
 
 import pytest
 import torch
@@ -27,23 +29,34 @@ from tests.tiny_bert import conll_words, make_tiny_model
 TRAINED_FAMILIES = [model_type for model_type in FAMILIES if model_type != "bert"]
 
 
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """
+    One `allennlp train` run per family (a few epochs of a tiny model on the EWT sample), all
+    started at once: each is a one-thread process, so together they use every core.
+    """
+    words = conll_words(str(EWT_SAMPLE))
+
+    def train(model_type):
+        root = tmp_path_factory.mktemp(model_type.replace("-", "_"))
+        # RoBERTa's and XLM-R's own size (514 positions): SemanticRoleLabeler windows at
+        # max_position_embeddings (see test_labeler_windows_roberta_within_its_positions).
+        positions = 512 if model_type in ("roberta", "xlm-roberta") else 128
+        checkpoint = make_tiny_model(model_type, str(root / "base"), words, positions)
+        overrides: Dict[str, Any] = {"trainer.num_epochs": 3}
+        if model_type == "albert":
+            # AllenNLP's NormalizationBiasVerification takes ALBERT's residual ffn_output ->
+            # full_layer_layer_norm for a biased layer feeding a norm (README: ALBERT).
+            overrides["trainer.run_confidence_checks"] = False
+        return train_tiny(checkpoint, str(root / "run"), json.dumps(overrides)), root / "run"
+
+    with ThreadPoolExecutor(max_workers=len(TRAINED_FAMILIES)) as pool:
+        return dict(zip(TRAINED_FAMILIES, pool.map(train, TRAINED_FAMILIES)))
+
+
 @pytest.fixture(scope="module", params=TRAINED_FAMILIES)
-def run(request, tmp_path_factory):
-    """One `allennlp train` run per family (a few epochs of a tiny model on the EWT sample)."""
-    root = tmp_path_factory.mktemp(request.param.replace("-", "_"))
-    # RoBERTa's and XLM-R's own size (514 positions): SemanticRoleLabeler windows at
-    # max_position_embeddings (see test_labeler_windows_roberta_within_its_positions).
-    positions = 512 if request.param in ("roberta", "xlm-roberta") else 128
-    checkpoint = make_tiny_model(
-        request.param, str(root / "base"), conll_words(str(EWT_SAMPLE)), positions
-    )
-    output = root / "run"
-    overrides = {"trainer.num_epochs": 3}
-    if request.param == "albert":
-        # AllenNLP's NormalizationBiasVerification takes ALBERT's residual ffn_output ->
-        # full_layer_layer_norm for a biased layer feeding a norm (README: ALBERT).
-        overrides["trainer.run_confidence_checks"] = False
-    result = train_tiny(checkpoint, str(output), json.dumps(overrides))
+def run(request, runs):
+    result, output = runs[request.param]
     assert result.returncode == 0, result.stderr[-3000:]
     return request.param, output
 
@@ -146,10 +159,7 @@ def test_other_families_fail_before_training_naming_model_type(model_type, tmp_p
         HfSrlReader(bert_model=str(tmp_path))
     with pytest.raises(ValueError, match=message):
         load_pretrained_srl_model(str(tmp_path), ["O", "B-V"])
-    if model_type == "gpt2":  # and through `allennlp train`, before the first epoch
-        result = train_tiny(str(tmp_path), str(tmp_path / "run"))
-        assert result.returncode != 0 and message in result.stderr
-        assert not (tmp_path / "run" / "metrics_epoch_0.json").exists()
+    # `allennlp train` builds the reader first: it stops there, before any training.
 
 
 @pytest.mark.xfail(
