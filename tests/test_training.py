@@ -145,7 +145,8 @@ def _write_modern_fixture(trained_run, lines, predicted, family=None):
         return
     if family is not None:
         target = os.path.join(target, family)
-    shutil.rmtree(target, ignore_errors=True)
+    # Only this export's files: the other families' subfolders stay.
+    shutil.rmtree(os.path.join(target, "export"), ignore_errors=True)
     shutil.copytree(trained_run / "hf_model", os.path.join(target, "export"))
     expected = [
         {"input": line, "tags": [v["tags"] for v in out["verbs"]]}
