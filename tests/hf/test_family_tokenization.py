@@ -102,3 +102,44 @@ def test_unsupported_family_is_named(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
     with pytest.raises(ValueError, match="'gpt2' model; SRL can start from .*roberta"):
         aligner_from_pretrained(str(tmp_path))
+
+
+# The pre-training classes of each family's published checkpoints, and bare encoders.
+CHECKPOINT_CLASSES = [
+    ("bert", "BertForPreTraining"),
+    ("roberta", "RobertaModel"),
+    ("xlm-roberta", "XLMRobertaForMaskedLM"),
+    ("deberta-v2", "DebertaV2ForMaskedLM"),
+    ("electra", "ElectraModel"),
+    ("electra", "ElectraForMaskedLM"),
+    ("albert", "AlbertModel"),
+    ("albert", "AlbertForPreTraining"),
+]
+
+
+@pytest.mark.parametrize("model_type,class_name", CHECKPOINT_CLASSES)
+def test_training_starts_from_any_checkpoint_layout(model_type, class_name, tmp_path):
+    import torch
+    import transformers
+
+    from srl_plugin.hf.export import load_pretrained_srl_model
+    from tests.tiny_bert import TINY_FAMILIES, tiny_sizes
+
+    options = TINY_FAMILIES[model_type][2] if model_type in TINY_FAMILIES else {}
+    config = transformers.AutoConfig.for_model(
+        model_type, vocab_size=99, **tiny_sizes(64), **options
+    )
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        source = getattr(transformers, class_name)(config).eval()
+    source.save_pretrained(str(tmp_path))
+    model = load_pretrained_srl_model(str(tmp_path), ["O", "B-V", "B-ARG0"]).eval()
+    encoder = source.base_model
+    ids = torch.tensor([[5, 6, 7, 8]])
+    with torch.no_grad():
+        expected = encoder(input_ids=ids).last_hidden_state
+        ours = model.base_model(input_ids=ids).last_hidden_state
+    # Zero token types: the encoder computes what the checkpoint computes (the marker's new row
+    # is a copy of row 0, or zeros where there was no token-type embedding).
+    assert torch.allclose(expected, ours, atol=1e-6)
+    assert model.config.type_vocab_size == 2
