@@ -171,9 +171,8 @@ def load_pretrained_srl_model(
         labels = old_labels
     has_srl_labels = any(label.startswith("B-") for label in old_labels)
     prefix = family(config.model_type).prefix
-    state = grow_token_type_embeddings(
-        to_srl_names(read_weights(directory), prefix), prefix, directory
-    )
+    state = to_srl_names(read_weights(directory), prefix)
+    state = grow_token_type_embeddings(state, prefix, config.initializer_range, directory)
     return build_srl_model(
         config, state, labels, directory, old_labels=old_labels if has_srl_labels else None
     )

@@ -139,7 +139,11 @@ def test_training_starts_from_any_checkpoint_layout(model_type, class_name, tmp_
     with torch.no_grad():
         expected = encoder(input_ids=ids).last_hidden_state
         ours = model.base_model(input_ids=ids).last_hidden_state
-    # Zero token types: the encoder computes what the checkpoint computes (the marker's new row
-    # is a copy of row 0, or zeros where there was no token-type embedding).
+    # Unmarked words: the encoder computes what the checkpoint computes (row 0 is kept, or
+    # zeros where there was no token-type embedding); the predicate row is new and not row 0.
     assert torch.allclose(expected, ours, atol=1e-6)
     assert model.config.type_vocab_size == 2
+    rows = model.base_model.embeddings.token_type_embeddings.weight
+    assert not torch.equal(rows[0], rows[1])
+    if getattr(source.config, "type_vocab_size", 2) < 2:
+        assert 0.005 < rows[1].std().item() < 0.05  # N(0, initializer_range = 0.02)
