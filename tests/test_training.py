@@ -12,7 +12,7 @@ import pytest
 import torch
 from allennlp.data import Batch
 from allennlp.models.archival import load_archive
-from transformers import BertForTokenClassification
+from transformers import AutoModelForTokenClassification, BertForTokenClassification
 
 from srl_plugin.hf.decoding import bio_transition_constraints, viterbi_decode_bio
 from tests import EWT_SAMPLE
@@ -27,6 +27,10 @@ def archive(trained_run):
 
 @pytest.fixture(scope="module")
 def frames(archive):
+    return sample_frames(archive)
+
+
+def sample_frames(archive):
     """The EWT sample's predicate instances, read by the archive's own dataset reader."""
     instances = list(archive.validation_dataset_reader.read(str(EWT_SAMPLE)))
     return [
@@ -34,6 +38,28 @@ def frames(archive):
         for i in instances
         if i["metadata"]["is_frame"] and i["metadata"]["verb_index"] is not None
     ]
+
+
+def assert_export_logits_equal(archive, instances, export):
+    """The export through `AutoModelForTokenClassification` gives the AllenNLP model's logits."""
+    exported = stock_from_pretrained(AutoModelForTokenClassification, export).eval()
+    archive.model.eval()
+    batch = Batch(instances)
+    batch.index_instances(archive.model.vocab)
+    tensors = batch.as_tensor_dict()
+    with torch.no_grad():
+        ours = archive.model(**tensors)
+        mask = ours["mask"]
+        # Padding as the labeler pads (RoBERTa numbers positions by counting non-pad ids).
+        input_ids = tensors["tokens"]["tokens"]["tokens"].masked_fill(
+            ~mask, archive.model.aligner.pad_id
+        )
+        theirs = exported(
+            input_ids=input_ids,
+            attention_mask=mask.long(),
+            token_type_ids=tensors["verb_indicator"],
+        ).logits
+    assert torch.allclose(ours["logits"][mask], theirs[mask], atol=1e-5)
 
 
 def test_export_loads_with_plain_transformers_and_misses_nothing(trained_run):
@@ -67,21 +93,7 @@ def test_model_card_model_index_carries_the_runs_metrics(trained_run):
 
 
 def test_export_logits_equal_allennlp_model_logits(archive, frames, trained_run):
-    exported = stock_from_pretrained(BertForTokenClassification, str(trained_run / "hf_model"))
-    exported.eval()
-    archive.model.eval()
-    batch = Batch(frames[:40])
-    batch.index_instances(archive.model.vocab)
-    tensors = batch.as_tensor_dict()
-    with torch.no_grad():
-        ours = archive.model(**tensors)
-        mask = ours["mask"]
-        theirs = exported(
-            input_ids=tensors["tokens"]["tokens"]["tokens"],
-            attention_mask=mask.long(),
-            token_type_ids=tensors["verb_indicator"],
-        ).logits
-    assert torch.allclose(ours["logits"][mask], theirs[mask], atol=1e-5)
+    assert_export_logits_equal(archive, frames[:40], str(trained_run / "hf_model"))
 
 
 def test_export_tags_equal_allennlp_predict(trained_run, frames, tmp_path):
@@ -123,12 +135,16 @@ def test_export_tags_equal_allennlp_predict(trained_run, frames, tmp_path):
     _write_modern_fixture(trained_run, lines, predicted)
 
 
-def _write_modern_fixture(trained_run, lines, predicted):
-    # CI checks the same export in the modern environment (tests/hf/test_modern_environment.py).
+def _write_modern_fixture(trained_run, lines, predicted, family=None):
+    # CI checks the same export in the modern environment (tests/hf/test_modern_environment.py);
+    # BERT's at the top of the fixture folder, each other family's in a subfolder.
     target = os.environ.get("SRL_PLUGIN_MODERN_FIXTURE")
     if not target:
         return
-    shutil.rmtree(target, ignore_errors=True)
+    if family is not None:
+        target = os.path.join(target, family)
+    # Only this export's files: the other families' subfolders stay.
+    shutil.rmtree(os.path.join(target, "export"), ignore_errors=True)
     shutil.copytree(trained_run / "hf_model", os.path.join(target, "export"))
     shutil.copy(trained_run / "metrics.json", os.path.join(target, "metrics.json"))
     expected = [

@@ -1,7 +1,7 @@
 """
 Our archive reader and writer: any SRL model (an archive of this plugin, an archive of
-allennlp-models' `srl_bert`, or a Hugging Face export folder) becomes an `SrlCheckpoint` (a
-`BertForSemanticRoleLabeling`, its tokenizer and an `hf_srl` experiment config), which
+allennlp-models' `srl_bert`, or a Hugging Face export folder) becomes an `SrlCheckpoint` (the
+family's SRL model, its tokenizer and an `hf_srl` experiment config), which
 `load_srl_archive` turns into an AllenNLP `Archive` and `write_export` / `write_archive` (the
 `srl-export` / `srl-import` commands) write out.
 
@@ -11,7 +11,6 @@ archives are read in memory (see `ArchiveFiles`).
 """
 
 import copy
-import io
 import json
 import os
 import shutil
@@ -26,7 +25,7 @@ from allennlp.common.meta import META_NAME, Meta
 from allennlp.data import DatasetReader, Vocabulary
 from allennlp.models import Model
 from allennlp.models.archival import Archive
-from transformers import BertConfig
+from transformers import PretrainedConfig, PreTrainedModel
 
 from srl_plugin.archives.files import (
     CONFIG_FILE,
@@ -39,14 +38,14 @@ from srl_plugin.archives.files import (
 from srl_plugin.archives.srl_bert import DEFAULT_DATA_LOADER, read_srl_bert_archive
 from srl_plugin.hf.export import (
     build_exact,
+    encoder_config_from_dict,
     read_aligner,
-    read_bert_config,
+    read_encoder_config,
     read_export,
     save_export,
 )
 from srl_plugin.hf.model_card import predicate_head_status, render_model_card
-from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
-from srl_plugin.hf.tokenization import TOKENIZER_CONFIG, VOCAB_FILE, WordPieceAligner
+from srl_plugin.hf.tokenization import Aligner, aligner_from_files
 from srl_plugin.hf.weights import CheckpointError
 
 VOCABULARY_DIR = "vocabulary"
@@ -60,9 +59,9 @@ class SrlCheckpoint:
 
     # Parameters
 
-    model : `BertForSemanticRoleLabeling`
+    model : `PreTrainedModel`
         Every weight taken from the source; `config.id2label` holds the BIO tags.
-    aligner : `WordPieceAligner`
+    aligner : `Aligner`
         Splits words into wordpieces as the source's reader did.
     experiment : `Dict[str, Any]`
         An AllenNLP experiment config with an `hf_srl` model and reader (the archive's own config
@@ -73,8 +72,8 @@ class SrlCheckpoint:
         `best_validation_*` metrics when the source is a serialization folder with `metrics.json`.
     """
 
-    model: BertForSemanticRoleLabeling
-    aligner: WordPieceAligner
+    model: PreTrainedModel  # the family's SRL class (`BertForSemanticRoleLabeling`, ...)
+    aligner: Aligner
     experiment: Dict[str, Any]
     base_checkpoint: str
     metrics: Dict[str, Any] = field(default_factory=dict)
@@ -181,44 +180,27 @@ def _read_own_archive(files: ArchiveFiles, config: Dict[str, Any]) -> SrlCheckpo
     return SrlCheckpoint(model, aligner, config, base_checkpoint=str(bert_model))
 
 
-def _embedded_export(files: ArchiveFiles) -> Tuple[BertConfig, WordPieceAligner]:
-    # The BERT config and tokenizer of the export inside an archive of this plugin, which
-    # `save_export` wrote (vocab.txt and tokenizer_config.json), read from memory.
+def _embedded_export(files: ArchiveFiles) -> Tuple[PretrainedConfig, Aligner]:
+    # The encoder config and tokenizer of the export inside an archive of this plugin, read
+    # from memory by the same code that reads an export folder.
     config_name = f"{DEFAULT_EXPORT_DIR}/{CONFIG_FILE}"
+    config = encoder_config_from_dict(files.json(config_name), files.shown(config_name))
     try:
-        bert_config = BertConfig.from_dict(files.json(config_name))
-    except (TypeError, ValueError) as error:
-        raise CheckpointError(f"{files.shown(config_name)}: unreadable BERT config: {error}")
-    vocab_name = f"{DEFAULT_EXPORT_DIR}/{VOCAB_FILE}"
-    vocab = files.read(vocab_name)
-    if vocab is None:
-        raise CheckpointError(f"{files.shown(vocab_name)}: missing: the export has no vocabulary")
-    tokenizer_name = f"{DEFAULT_EXPORT_DIR}/{TOKENIZER_CONFIG}"
-    tokenizer = files.json(tokenizer_name) if tokenizer_name in files else {}
-    lines = io.TextIOWrapper(io.BytesIO(vocab), encoding="utf-8")
-    tokens = {token.rstrip("\n"): index for index, token in enumerate(lines)}
-    specials = {
-        name: tokenizer.get(name) or default
-        for name, default in (
-            ("unk_token", "[UNK]"),
-            ("cls_token", "[CLS]"),
-            ("sep_token", "[SEP]"),
-            ("pad_token", "[PAD]"),
+        aligner = aligner_from_files(
+            lambda name: files.read(f"{DEFAULT_EXPORT_DIR}/{name}"),
+            files.shown(DEFAULT_EXPORT_DIR),
         )
-    }
-    try:
-        aligner = WordPieceAligner(tokens, bool(tokenizer.get("do_lower_case", True)), **specials)
     except ValueError as error:
-        raise CheckpointError(f"{files.shown(tokenizer_name)}: {error}") from None
-    return bert_config, aligner
+        raise CheckpointError(f"{files.shown(DEFAULT_EXPORT_DIR)}: unreadable tokenizer: {error}")
+    return config, aligner
 
 
-def _base_checkpoint(bert_model: str, shown: str) -> Tuple[BertConfig, WordPieceAligner]:
+def _base_checkpoint(bert_model: str, shown: str) -> Tuple[PretrainedConfig, Aligner]:
     # The config and tokenizer of what an archive without an export was fine-tuned from.
     if is_allennlp_archive(bert_model):
         base = read_srl_checkpoint(bert_model)
         return copy.deepcopy(base.model.config), base.aligner
-    return read_bert_config(bert_model, shown), read_aligner(bert_model)
+    return read_encoder_config(bert_model, shown), read_aligner(bert_model)
 
 
 def write_export(

@@ -181,6 +181,8 @@ def srl_bert_aligner(
     for candidate in candidates:
         if isinstance(candidate, str) and _has_vocabulary(candidate):
             base = read_aligner(candidate)
+            if not isinstance(base, WordPieceAligner):
+                raise CheckpointError(f"{candidate}: srl_bert archives need a BERT tokenizer")
             # SrlReader writes the literal "[CLS]" and "[SEP]" whatever the tokenizer's config says.
             return WordPieceAligner(
                 base.vocab, lowercase, unk_token=base.unk_token, pad_token=base.pad_token

@@ -25,7 +25,7 @@ from srl_plugin.hf.labels import (
     predicate_indices,
     predicate_spans,
 )
-from srl_plugin.hf.tokenization import WordPieceAligner
+from srl_plugin.hf.tokenization import aligner_from_pretrained
 
 logger = logging.getLogger(__name__)
 
@@ -40,17 +40,19 @@ class HfSrlReader(DatasetReader):
     sentence with predicates also gives one instance without a predicate indicator that trains the
     predicate-identification head (`predicate_instances`).
 
-    Words become wordpieces as in allennlp-models (WordPiece per given word), lowercased when the
-    checkpoint's tokenizer lowercases. A sentence longer than the encoder (512 wordpieces for
-    BERT) is cut to the widest window of words around its predicate that fits; words outside
-    the window are not seen by the model and are counted as `O`. Each cut is logged. Its
-    predicate-identification instances cover it in consecutive windows, as the labeler reads it,
-    so every gold predicate is seen by training and by the predicate metric.
+    For BERT, words become wordpieces as in allennlp-models (WordPiece per given word),
+    lowercased when the checkpoint's tokenizer lowercases; other families split each word with
+    their own `tokenizer.json` (`srl_plugin.hf.tokenization`). A sentence longer than the encoder
+    (512 sub-words for BERT and RoBERTa) is cut to the widest window of words around its predicate
+    that fits; words outside the window are not seen by the model and are counted as `O`; each
+    cut is logged. Its predicate-identification instances cover it in consecutive windows, as the
+    labeler reads it, so every gold predicate is seen by training and by the predicate metric.
 
     # Parameters
 
     bert_model : `str`
-        The Hugging Face checkpoint folder whose tokenizer is used (the model's `bert_model`).
+        The Hugging Face checkpoint folder whose tokenizer is used (the model's `bert_model`), of
+        a supported family (BERT, RoBERTa, XLM-RoBERTa, DeBERTa-v2/v3, ELECTRA, ALBERT).
     domain_identifier : `str`, optional
         Only read files whose path contains `/<domain_identifier>/` (as allennlp-models' reader).
     predicate_instances : `bool`, optional (default = `True`)
@@ -71,7 +73,8 @@ class HfSrlReader(DatasetReader):
             manual_distributed_sharding=True, manual_multiprocess_sharding=True, **kwargs
         )
         checkpoint = resolve_checkpoint(bert_model, self.serialization_dir)
-        self.aligner = WordPieceAligner.from_pretrained(checkpoint)
+        # An unsupported family (GPT-2, T5, ...) fails here, naming its model_type.
+        self.aligner = aligner_from_pretrained(checkpoint)
         self.max_wordpieces = max_wordpieces or encoder_max_wordpieces(checkpoint)
         self.domain_identifier = domain_identifier
         self.predicate_instances = predicate_instances
@@ -143,7 +146,7 @@ class HfSrlReader(DatasetReader):
                 self.max_wordpieces,
                 *frame.window,
             )
-        gold_predicates = None if predicate_indices else []
+        gold_predicates: Optional[List[List[int]]] = None if predicate_indices else []
         return self._instance(frame, words, predicate_indices, tags, gold_predicates)
 
     def predicate_identification_instances(

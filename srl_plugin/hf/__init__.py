@@ -6,8 +6,17 @@ under this package imports AllenNLP.
 from srl_plugin.hf.export import load_pretrained_srl_model, read_export, save_export
 from srl_plugin.hf.decoding import bio_transition_constraints, viterbi_decode_bio
 from srl_plugin.hf.labeler import SemanticRoleLabeler
-from srl_plugin.hf.modeling import BertForSemanticRoleLabeling, SemanticRoleLabelingOutput
-from srl_plugin.hf.tokenization import WordPieceAligner
+from srl_plugin.hf.modeling import (
+    AlbertForSemanticRoleLabeling,
+    AutoModelForSemanticRoleLabeling,
+    BertForSemanticRoleLabeling,
+    DebertaV2ForSemanticRoleLabeling,
+    ElectraForSemanticRoleLabeling,
+    RobertaForSemanticRoleLabeling,
+    SemanticRoleLabelingOutput,
+    XLMRobertaForSemanticRoleLabeling,
+)
+from srl_plugin.hf.tokenization import SubwordAligner, WordPieceAligner, aligner_from_pretrained
 from srl_plugin.hf.words import split_words
 
 try:  # The `semantic-role-labeling` pipeline task, where transformers has custom pipelines.
@@ -16,7 +25,15 @@ except ImportError:
     pass
 
 __all__ = [
+    "AlbertForSemanticRoleLabeling",
+    "AutoModelForSemanticRoleLabeling",
     "BertForSemanticRoleLabeling",
+    "DebertaV2ForSemanticRoleLabeling",
+    "ElectraForSemanticRoleLabeling",
+    "RobertaForSemanticRoleLabeling",
+    "SubwordAligner",
+    "XLMRobertaForSemanticRoleLabeling",
+    "aligner_from_pretrained",
     "SemanticRoleLabeler",
     "SemanticRoleLabelingOutput",
     "WordPieceAligner",

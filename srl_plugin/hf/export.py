@@ -4,8 +4,9 @@ Hugging Face SRL checkpoints: one reader and one writer of the export folder.
 - `read_export` reads an export exactly as it was saved (every weight from the file, the
   predicate-identification head only if it was saved): what the labeler, the pipeline and the
   archive converters load.
-- `load_pretrained_srl_model` starts a model for training from any checkpoint of the encoder
-  (a bare `BertModel`, a `BertFor*` model, or an export), with fresh heads where needed.
+- `load_pretrained_srl_model` starts a model for training from any checkpoint of a supported
+  encoder family (`srl_plugin.hf.families`: a bare encoder, a `*For*` model, or an export), with
+  fresh heads where needed.
 - `save_export` writes the folder atomically (`atomic_directory`), readable as `save_pretrained`
   output is (the umask's modes, not the temporary folder's 0700).
 """
@@ -15,13 +16,16 @@ import os
 import shutil
 import tempfile
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
-from transformers import BertConfig
+import transformers
+from transformers import BertConfig, PretrainedConfig, PreTrainedModel
 
-from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
-from srl_plugin.hf.tokenization import WordPieceAligner
+from srl_plugin.hf.families import family, read_family
+from srl_plugin.hf.frames import config_max_wordpieces
+from srl_plugin.hf.modeling import grow_token_type_embeddings, srl_class, with_predicate_marker
+from srl_plugin.hf.tokenization import Aligner, aligner_from_pretrained
 from srl_plugin.hf.weights import (
     PYTORCH_FILE,
     SAFETENSORS_FILE,
@@ -34,23 +38,30 @@ from srl_plugin.hf.weights import (
 logger = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.json"
-# Checkpoint keys that are not weights of the SRL model.
-_DROPPED_PREFIXES = ("pooler.", "cls.", "bert.pooler.")
+# Checkpoint keys that are not weights of the SRL model: poolers and pre-training heads.
+_DROPPED_PREFIXES = (
+    "pooler.", "cls.", "lm_head.", "lm_predictions.", "mask_predictions.", "predictions.",
+    "discriminator_predictions.", "generator_predictions.", "generator_lm_head.", "sop_classifier.",
+)  # fmt: skip
+# A bare encoder's own top-level modules, which gain the family's prefix.
+_ENCODER_PREFIXES = ("embeddings.", "encoder.", "embeddings_project.")
 _BUFFER_SUFFIXES = ("position_ids", "token_type_ids")
 
 
-def to_srl_names(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+def to_srl_names(state: Dict[str, torch.Tensor], prefix: str = "bert") -> Dict[str, torch.Tensor]:
     """
-    Renames a BERT checkpoint's weights to `BertForSemanticRoleLabeling`'s: a bare `BertModel`
-    (`embeddings.*`) gains the `bert.` prefix; the pooler, pre-training heads and index buffers
-    are dropped; TF-era `gamma`/`beta` become `weight`/`bias`.
+    Renames a checkpoint's weights to the SRL class's (`prefix` is the family's encoder name,
+    `bert`, `roberta`, `deberta`, `electra` or `albert`): a bare encoder (`embeddings.*`) gains
+    the prefix; the pooler, pre-training heads and index buffers are dropped; TF-era
+    `gamma`/`beta` become `weight`/`bias`.
     """
     renamed = {}
+    dropped = _DROPPED_PREFIXES + (f"{prefix}.pooler.",)
     for name, tensor in state.items():
-        if name.startswith(_DROPPED_PREFIXES) or name.endswith(_BUFFER_SUFFIXES):
+        if name.startswith(dropped) or name.endswith(_BUFFER_SUFFIXES):
             continue
-        if name.startswith(("embeddings.", "encoder.")):
-            name = "bert." + name
+        if name.startswith(_ENCODER_PREFIXES):
+            name = f"{prefix}.{name}"
         name = name.replace("LayerNorm.gamma", "LayerNorm.weight")
         name = name.replace("LayerNorm.beta", "LayerNorm.bias")
         renamed[name] = tensor
@@ -58,20 +69,21 @@ def to_srl_names(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
 
 
 def build_srl_model(
-    config: BertConfig,
+    config: PretrainedConfig,
     state: Dict[str, torch.Tensor],
     labels: Sequence[str],
     source: str,
     old_labels: Optional[Sequence[str]] = None,
-) -> BertForSemanticRoleLabeling:
+) -> PreTrainedModel:
     """
-    `BertForSemanticRoleLabeling` with `labels`, its encoder (and any head it already had) taken
-    from `state`.
+    The family's SRL model (`BertForSemanticRoleLabeling`, `RobertaForSemanticRoleLabeling`, ...)
+    with `labels`, its encoder (and any head it already had) taken from `state`.
 
     # Parameters
 
-    config : `BertConfig`
-        The encoder's configuration; its label maps are replaced by `labels`.
+    config : `PretrainedConfig`
+        The encoder's configuration; its label maps are replaced by `labels` and it gets the
+        predicate marker's two token types (`with_predicate_marker`).
     state : `Dict[str, torch.Tensor]`
         Weights with SRL names (see `to_srl_names`).
     labels : `Sequence[str]`
@@ -85,7 +97,7 @@ def build_srl_model(
     """
     config.id2label = {i: label for i, label in enumerate(labels)}
     config.label2id = {label: i for i, label in enumerate(labels)}
-    model = BertForSemanticRoleLabeling(config)
+    model = srl_class(config, source)(with_predicate_marker(config))
     state = dict(state)
     classifier: Dict[str, torch.Tensor] = {
         k: state.pop(k) for k in ("classifier.weight", "classifier.bias") if k in state
@@ -115,7 +127,7 @@ def build_srl_model(
 
 
 def _adopt_classifier_rows(
-    model: BertForSemanticRoleLabeling,
+    model: PreTrainedModel,
     classifier: Dict[str, torch.Tensor],
     labels: Sequence[str],
     old_labels: Optional[Sequence[str]],
@@ -148,22 +160,26 @@ def _adopt_classifier_rows(
 
 def load_pretrained_srl_model(
     directory: str, labels: Optional[Sequence[str]] = None, predicate_head: bool = True
-) -> BertForSemanticRoleLabeling:
+) -> PreTrainedModel:
     """
-    Any BERT checkpoint folder (a `BertModel`, a `BertFor*` model, or an export of this plugin)
-    as `BertForSemanticRoleLabeling`, with `labels` (default: the checkpoint's own `id2label`).
+    Any checkpoint folder of a supported family (a bare encoder such as `RobertaModel`, a
+    `*For*` model, or an export of this plugin) as the family's SRL model, with `labels`
+    (default: the checkpoint's own `id2label`). An encoder with fewer than two token types gets
+    the predicate marker's second row (`grow_token_type_embeddings`).
     """
     if not os.path.isfile(os.path.join(directory, CONFIG_FILE)):
         raise CheckpointError(
             f"{directory} is not a Hugging Face checkpoint folder (no {CONFIG_FILE})"
         )
-    config = BertConfig.from_pretrained(directory)
+    config = read_encoder_config(directory, directory)
     config.srl_predicate_head = predicate_head
     old_labels = [config.id2label[i] for i in range(len(config.id2label))]
     if labels is None:
         labels = old_labels
     has_srl_labels = any(label.startswith("B-") for label in old_labels)
-    state = to_srl_names(read_weights(directory))
+    prefix = family(config.model_type).prefix
+    state = to_srl_names(read_weights(directory), prefix)
+    state = grow_token_type_embeddings(state, prefix, config.initializer_range, directory)
     return build_srl_model(
         config, state, labels, directory, old_labels=old_labels if has_srl_labels else None
     )
@@ -198,8 +214,8 @@ def atomic_directory(target: str, overwrite: bool = True) -> Iterator[str]:
 
 
 def save_export(
-    model: BertForSemanticRoleLabeling,
-    aligner: WordPieceAligner,
+    model: PreTrainedModel,
+    aligner: Aligner,
     directory: str,
     model_card: str,
     overwrite: bool = True,
@@ -220,12 +236,12 @@ def save_export(
         if not name.endswith(_BUFFER_SUFFIXES)
     }
     with atomic_directory(directory, overwrite=overwrite) as staging:
-        model.config.architectures = [BertForSemanticRoleLabeling.__name__]
+        model.config.architectures = [type(model).__name__]
         model.config.save_pretrained(staging)
         write_safetensors(state, os.path.join(staging, SAFETENSORS_FILE))
         if pytorch_bin:
             torch.save(state, os.path.join(staging, PYTORCH_FILE))
-        aligner.save_pretrained(staging, model_max_length=model.config.max_position_embeddings)
+        aligner.save_pretrained(staging, model_max_length=config_max_wordpieces(model.config))
         with open(os.path.join(staging, "README.md"), "w", encoding="utf-8") as card:
             card.write(model_card)
     return os.path.abspath(directory)
@@ -233,11 +249,11 @@ def save_export(
 
 def checkpoint_labels(directory: str) -> List[str]:
     """The BIO tags of an export, in id order."""
-    config = BertConfig.from_pretrained(directory)
+    config = read_encoder_config(directory, directory)
     return [config.id2label[i] for i in range(len(config.id2label))]
 
 
-def read_export(directory: str) -> Tuple[BertForSemanticRoleLabeling, WordPieceAligner]:
+def read_export(directory: str) -> Tuple[PreTrainedModel, Aligner]:
     """
     An export folder exactly as it was saved: every weight of the model comes from its weights
     file and nothing else may be in it; the predicate-identification head exists only if its
@@ -252,23 +268,23 @@ def read_export(directory: str) -> Tuple[BertForSemanticRoleLabeling, WordPieceA
         raise CheckpointError(
             f"{directory}: not an AllenNLP archive or Hugging Face export (no {CONFIG_FILE})"
         )
-    config = read_bert_config(directory, directory)
+    config = read_encoder_config(directory, directory)
     path = weights_file(directory)
-    state = to_srl_names(read_weights(path))
+    state = to_srl_names(read_weights(path), family(config.model_type).prefix)
     labels = [config.id2label[i] for i in range(len(config.id2label))]
     model = build_exact(config, state, labels, path, config_path)
     return model, read_aligner(directory)
 
 
 def build_exact(
-    config: BertConfig,
+    config: PretrainedConfig,
     state: Dict[str, torch.Tensor],
     labels: Sequence[str],
     weights_path: str,
     labels_path: str,
-) -> BertForSemanticRoleLabeling:
+) -> PreTrainedModel:
     """
-    `BertForSemanticRoleLabeling` whose every weight comes from `state` (with SRL names), which
+    The family's SRL model whose every weight comes from `state` (with SRL names), which
     may hold nothing else. The predicate head is built only when `state` has it.
     """
     classifier = state.get("classifier.weight")
@@ -306,10 +322,38 @@ def read_bert_config(path: str, shown: str) -> BertConfig:
         raise CheckpointError(f"{shown}: unreadable BERT config {path}: {error}") from None
 
 
-def read_aligner(folder: str) -> WordPieceAligner:
+def read_encoder_config(path: str, shown: str) -> PretrainedConfig:
+    """
+    The configuration of a checkpoint folder, as its family's config class (a `config.json`
+    without `model_type`, as Google's BERT checkpoints have, is BERT's); `shown` names it in
+    errors. An unsupported family is a `ValueError` naming its `model_type`.
+    """
+    try:
+        config_class = getattr(transformers, read_family(path).config)
+    except ValueError as error:
+        raise CheckpointError(str(error)) from None
+    try:
+        return config_class.from_pretrained(path)
+    except (OSError, ValueError) as error:
+        raise CheckpointError(f"{shown}: unreadable config {path}: {error}") from None
+
+
+def encoder_config_from_dict(values: Dict[str, Any], shown: str) -> PretrainedConfig:
+    """`read_encoder_config` of a `config.json` already read (e.g. from an archive in memory)."""
+    try:
+        config_class = getattr(transformers, family(values.get("model_type", "bert"), shown).config)
+    except ValueError as error:
+        raise CheckpointError(str(error)) from None
+    try:
+        return config_class.from_dict(values)
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{shown}: unreadable config: {error}") from None
+
+
+def read_aligner(folder: str) -> Aligner:
     """The tokenizer of a checkpoint folder, with errors naming the folder."""
     try:
-        return WordPieceAligner.from_pretrained(folder)
+        return aligner_from_pretrained(folder)
     except (OSError, ValueError) as error:
         raise CheckpointError(f"{folder}: unreadable tokenizer: {error}") from None
 

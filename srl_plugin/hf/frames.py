@@ -11,9 +11,9 @@ build their inputs with these two functions.
 import json
 import os
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
-from srl_plugin.hf.tokenization import WordPieceAligner
+from srl_plugin.hf.tokenization import Aligner
 
 Tag = TypeVar("Tag")
 
@@ -59,7 +59,7 @@ class WordpieceFrame:
 
 
 def wordpiece_frame(
-    aligner: WordPieceAligner,
+    aligner: Aligner,
     words: Sequence[str],
     predicate_indices: Sequence[int],
     max_wordpieces: int,
@@ -105,7 +105,7 @@ def _window_tags(tags: Sequence[str]) -> List[str]:
 
 
 def sentence_frames(
-    aligner: WordPieceAligner, words: Sequence[str], max_wordpieces: int
+    aligner: Aligner, words: Sequence[str], max_wordpieces: int
 ) -> List[WordpieceFrame]:
     """
     The sentence in consecutive windows of words that each fit `max_wordpieces` (one window
@@ -180,6 +180,30 @@ def predicate_window(
 
 
 def encoder_max_wordpieces(checkpoint: str) -> int:
-    """The encoder's `max_position_embeddings`, read from the checkpoint's `config.json`."""
+    """`config_max_wordpieces` of the checkpoint's `config.json`."""
     with open(os.path.join(checkpoint, "config.json"), encoding="utf-8") as config_file:
-        return int(json.load(config_file).get("max_position_embeddings", 512))
+        config = json.load(config_file)
+    return max_wordpieces(
+        config.get("model_type", "bert"),
+        config.get("max_position_embeddings", 512),
+        config.get("pad_token_id"),
+    )
+
+
+def config_max_wordpieces(config: Any) -> int:
+    """The most sub-words (special tokens included) that the encoder of `config` reads."""
+    return max_wordpieces(
+        getattr(config, "model_type", "bert"),
+        getattr(config, "max_position_embeddings", 512),
+        getattr(config, "pad_token_id", None),
+    )
+
+
+def max_wordpieces(model_type: str, max_position_embeddings: int, pad_token_id: Any) -> int:
+    """
+    `max_position_embeddings`, less the positions RoBERTa and XLM-R never use: they number
+    positions from `pad_token_id + 1` (514 embeddings for 512 sub-words).
+    """
+    if model_type in ("roberta", "xlm-roberta"):
+        return int(max_position_embeddings) - int(pad_token_id or 0) - 1
+    return int(max_position_embeddings)

@@ -1,20 +1,40 @@
 """
-`BertForSemanticRoleLabeling`: BERT SRL (Shi & Lin, 2019) as a transformers model.
+The SRL model (Shi & Lin, 2019) as a transformers model, one class per encoder family:
+`BertForSemanticRoleLabeling`, `RobertaForSemanticRoleLabeling`,
+`XLMRobertaForSemanticRoleLabeling`, `DebertaV2ForSemanticRoleLabeling`,
+`ElectraForSemanticRoleLabeling` and `AlbertForSemanticRoleLabeling` (`srl_plugin.hf.families`).
 
-The weights carry `BertForTokenClassification`'s names (`bert.*`, `classifier.*`), so an export
-also loads with that class; the predicate-identification head (`predicate_classifier.*`) is the
-one extra weight, read only by this class.
+The weights carry the family's `*ForTokenClassification` names (`bert.*` / `roberta.*` /
+`deberta.*` / `electra.*` / `albert.*`, and `classifier.*`), so an export also loads with
+`AutoModelForTokenClassification`; the predicate-identification head (`predicate_classifier.*`)
+is the one extra weight, read only by these classes.
+
+The predicate is marked with `token_type_ids` (1 on its sub-words), as in allennlp-models'
+`SrlBert`. Encoders with fewer than two token types (RoBERTa and XLM-R have one, DeBERTa-v3 none)
+get a second row (`with_predicate_marker`, `grow_token_type_embeddings`), so a stock
+token-classification class with `type_vocab_size=2` computes exactly what this model does.
 """
 
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
 
 import torch
+import transformers
 from torch import nn
-from transformers import BertConfig, BertModel, BertPreTrainedModel
+from transformers import (
+    AlbertPreTrainedModel,
+    BertPreTrainedModel,
+    DebertaV2PreTrainedModel,
+    ElectraPreTrainedModel,
+    PretrainedConfig,
+    PreTrainedModel,
+    RobertaPreTrainedModel,
+    XLMRobertaConfig,
+)
 from transformers.utils import ModelOutput
 
 from srl_plugin.hf.decoding import bio_transition_constraints, viterbi_decode_bio
+from srl_plugin.hf.families import FAMILIES, Family, family
 from srl_plugin.hf.labels import PREDICATE_LABELS
 
 
@@ -40,24 +60,38 @@ class SemanticRoleLabelingOutput(ModelOutput):
     attentions: Optional[Tuple[torch.FloatTensor, ...]] = None
 
 
-class BertForSemanticRoleLabeling(BertPreTrainedModel):
+class SemanticRoleLabelingMixin:
     """
-    BERT with a linear BIO tagger over wordpieces; the predicate is marked by `token_type_ids`
-    (1 on the predicate's wordpieces). `config.id2label` holds the BIO tags.
+    An encoder with a linear BIO tagger over sub-words; the predicate is marked by
+    `token_type_ids` (1 on the predicate's sub-words). `config.id2label` holds the BIO tags.
 
     A second linear head, `predicate_classifier`, finds predicates in a sentence fed with all-zero
     `token_type_ids`, so raw sentences need no external predicate finder. It is created when
     `config.srl_predicate_head` is true (the default).
+
+    Mixed into each family's `PreTrainedModel`; `family` says which encoder.
     """
 
-    config_class = BertConfig
-    _keys_to_ignore_on_load_unexpected = [r"pooler", r"cls\."]
+    family: Family
+    base_model_prefix: str
+    config: PretrainedConfig
+    # Pre-training heads and poolers of base checkpoints are not part of the SRL model.
+    _keys_to_ignore_on_load_unexpected = [
+        r"pooler", r"cls\.", r"lm_head", r"lm_predictions", r"mask_predictions",
+        r"discriminator_predictions", r"generator", r"predictions\.", r"sop_classifier",
+    ]  # fmt: skip
     _keys_to_ignore_on_load_missing = [r"position_ids"]
 
-    def __init__(self, config: BertConfig) -> None:
-        super().__init__(config)
+    def __init__(self, config: PretrainedConfig) -> None:
+        super().__init__(config)  # type: ignore[call-arg]
         self.num_labels = config.num_labels
-        self.bert = BertModel(config, add_pooling_layer=False)
+        encoder_class = getattr(transformers, self.family.encoder)
+        if self.family.pooler_argument:
+            encoder = encoder_class(config, add_pooling_layer=False)
+        else:
+            encoder = encoder_class(config)
+        # `self.bert`, `self.roberta`, ...: the names of the family's token classification model.
+        setattr(self, self.base_model_prefix, encoder)
         dropout = getattr(config, "classifier_dropout", None)
         self.dropout = nn.Dropout(config.hidden_dropout_prob if dropout is None else dropout)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
@@ -67,7 +101,7 @@ class BertForSemanticRoleLabeling(BertPreTrainedModel):
             )
         else:
             self.predicate_classifier = None
-        self.post_init()
+        self.post_init()  # type: ignore[attr-defined]
 
     def _init_weights(self, module: nn.Module) -> None:
         # The heads start as allennlp-models' SrlBert's projection does (torch's Linear default),
@@ -75,9 +109,9 @@ class BertForSemanticRoleLabeling(BertPreTrainedModel):
         if module is getattr(self, "classifier", None) or module is getattr(
             self, "predicate_classifier", None
         ):
-            module.reset_parameters()
+            module.reset_parameters()  # type: ignore[operator]
         else:
-            super()._init_weights(module)
+            super()._init_weights(module)  # type: ignore[misc]
 
     def forward(
         self,
@@ -94,7 +128,7 @@ class BertForSemanticRoleLabeling(BertPreTrainedModel):
         `labels` (BIO ids) and `predicate_labels` (ids of `PREDICATE_LABELS`) use -100 for
         positions that carry no loss, as in transformers' token classification models.
         """
-        encoded = self.bert(
+        encoded = self.base_model(  # type: ignore[attr-defined]
             input_ids=input_ids,
             attention_mask=attention_mask,
             token_type_ids=token_type_ids,
@@ -150,7 +184,7 @@ class BertForSemanticRoleLabeling(BertPreTrainedModel):
         logits : `torch.Tensor`
             Shape `(batch_size, num_wordpieces, num_labels)`, from `forward`.
         lengths : `Sequence[int]`
-            Unpadded wordpiece counts (with `[CLS]` and `[SEP]`).
+            Unpadded sub-word counts (with the special tokens).
 
         # Returns
 
@@ -160,3 +194,145 @@ class BertForSemanticRoleLabeling(BertPreTrainedModel):
         # Shape: (batch_size, num_wordpieces, num_labels)
         probabilities = torch.softmax(logits.float(), dim=-1)
         return viterbi_decode_bio(probabilities, lengths, transitions, start_transitions)
+
+
+def _patch_deberta_v2_for_numpy_1_24() -> None:
+    # transformers < 4.21 buckets DeBERTa-v2/v3 relative positions with `np.int`, which numpy
+    # 1.24 removed (every DeBERTa-v3 then fails in the AllenNLP environment). Same computation,
+    # with the 64-bit integer that `np.int` stood for.
+    import numpy as np
+    from transformers.models.deberta_v2 import modeling_deberta_v2 as deberta_v2
+
+    source = getattr(deberta_v2, "make_log_bucket_position", None)
+    if hasattr(np, "int") or source is None or "np.int)" not in _source(source):
+        return
+
+    def make_log_bucket_position(relative_pos: Any, bucket_size: int, max_position: int) -> Any:
+        sign = np.sign(relative_pos)
+        mid = bucket_size // 2
+        abs_pos = np.where(
+            (relative_pos < mid) & (relative_pos > -mid), mid - 1, np.abs(relative_pos)
+        )
+        log_pos = (
+            np.ceil(np.log(abs_pos / mid) / np.log((max_position - 1) / mid) * (mid - 1)) + mid
+        )
+        return np.where(abs_pos <= mid, relative_pos, log_pos * sign).astype(np.int64)
+
+    deberta_v2.make_log_bucket_position = make_log_bucket_position
+
+
+def _source(function: Any) -> str:
+    import inspect
+
+    try:
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return ""
+
+
+_patch_deberta_v2_for_numpy_1_24()
+
+
+class BertForSemanticRoleLabeling(SemanticRoleLabelingMixin, BertPreTrainedModel):
+    """SRL on `BertModel` (`self.bert`); the class of allennlp-models' `srl_bert` conversions."""
+
+    family = FAMILIES["bert"]
+
+
+class RobertaForSemanticRoleLabeling(SemanticRoleLabelingMixin, RobertaPreTrainedModel):
+    """SRL on `RobertaModel` (`self.roberta`)."""
+
+    family = FAMILIES["roberta"]
+
+
+class XLMRobertaForSemanticRoleLabeling(SemanticRoleLabelingMixin, RobertaPreTrainedModel):
+    """SRL on `XLMRobertaModel` (`self.roberta`)."""
+
+    family = FAMILIES["xlm-roberta"]
+    config_class = XLMRobertaConfig
+
+
+class DebertaV2ForSemanticRoleLabeling(SemanticRoleLabelingMixin, DebertaV2PreTrainedModel):
+    """SRL on `DebertaV2Model` (`self.deberta`): DeBERTa-v2 and DeBERTa-v3."""
+
+    family = FAMILIES["deberta-v2"]
+
+
+class ElectraForSemanticRoleLabeling(SemanticRoleLabelingMixin, ElectraPreTrainedModel):
+    """SRL on `ElectraModel` (`self.electra`), the discriminator of ELECTRA checkpoints."""
+
+    family = FAMILIES["electra"]
+
+
+class AlbertForSemanticRoleLabeling(SemanticRoleLabelingMixin, AlbertPreTrainedModel):
+    """SRL on `AlbertModel` (`self.albert`)."""
+
+    family = FAMILIES["albert"]
+
+
+SRL_CLASSES: Dict[str, Type[PreTrainedModel]] = {
+    cls.family.model_type: cls
+    for cls in (
+        BertForSemanticRoleLabeling,
+        RobertaForSemanticRoleLabeling,
+        XLMRobertaForSemanticRoleLabeling,
+        DebertaV2ForSemanticRoleLabeling,
+        ElectraForSemanticRoleLabeling,
+        AlbertForSemanticRoleLabeling,
+    )
+}
+assert set(SRL_CLASSES) == set(FAMILIES), "every family in families.py has its class here"
+
+
+def srl_class(config: PretrainedConfig, source: str = "the checkpoint") -> Type[PreTrainedModel]:
+    """The SRL class of `config`'s family; `ValueError` naming an unsupported `model_type`."""
+    return SRL_CLASSES[family(getattr(config, "model_type", None), source).model_type]
+
+
+class AutoModelForSemanticRoleLabeling:
+    """`from_pretrained` picks the family's SRL class from the folder's `config.json`."""
+
+    @classmethod
+    def from_pretrained(cls, path: str, *args: Any, **kwargs: Any) -> PreTrainedModel:
+        config = kwargs.pop("config", None)
+        if not isinstance(config, PretrainedConfig):
+            config = transformers.AutoConfig.from_pretrained(path)
+        return srl_class(config, path).from_pretrained(path, *args, config=config, **kwargs)
+
+
+def with_predicate_marker(config: PretrainedConfig) -> PretrainedConfig:
+    """
+    `config` with at least two token types, the predicate marker's. RoBERTa and XLM-R have one
+    (`type_vocab_size=1`), DeBERTa-v3 none (0: DebertaV2Embeddings then adds no token-type
+    embedding at all); BERT, ELECTRA and ALBERT already have two.
+    """
+    family(getattr(config, "model_type", None))
+    if getattr(config, "type_vocab_size", 0) < 2:
+        config.type_vocab_size = 2
+    return config
+
+
+def grow_token_type_embeddings(
+    state: Dict[str, torch.Tensor], prefix: str, std: float, source: str = "the checkpoint"
+) -> Dict[str, torch.Tensor]:
+    """
+    Gives a checkpoint's token-type embedding the two rows of `with_predicate_marker`. Row 0 is
+    kept (zeros where the encoder had no token-type embedding, as in DeBERTa-v3), so unmarked
+    words are encoded exactly as the pretrained checkpoint encodes them; the predicate row starts
+    as a fresh N(0, `std`) row (the config's `initializer_range`), which learned faster on EWT
+    than a copy of row 0 (README: "The predicate marker").
+    """
+    key = f"{prefix}.embeddings.token_type_embeddings.weight"
+    rows = state.get(key)
+    if rows is not None and rows.size(0) >= 2:
+        return state
+    state = dict(state)
+    if rows is None:
+        words = state.get(f"{prefix}.embeddings.word_embeddings.weight")
+        if words is None:
+            raise ValueError(f"{source}: no {prefix}.embeddings.word_embeddings.weight")
+        rows = torch.zeros(1, words.size(1), dtype=words.dtype)
+    # Drawn from torch's generator, which AllenNLP seeds (`random_seed`) before building models.
+    new_rows = torch.randn(2 - rows.size(0), rows.size(1)).to(rows.dtype) * std
+    state[key] = torch.cat([rows, new_rows])
+    return state

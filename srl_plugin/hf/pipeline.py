@@ -7,7 +7,7 @@ batching (`batch_size=N` batches frames across sentences), device placement and 
 `preprocess` parses the item and builds its frames with the labeler's building blocks
 (`parse_item`, `wordpiece_frame` for given predicates, `sentence_frames` for predicate
 identification); `_forward` runs the model on the padded tensors; `postprocess` decodes
-(`BertForSemanticRoleLabeling.decode`, `WordpieceFrame.word_tags`) and builds the frames
+(the SRL model's `decode`, `WordpieceFrame.word_tags`) and builds the frames
 (`frame_result`). A raw sentence's predicates found in `postprocess` are labelled by the
 `SemanticRoleLabeler` on the same model.
 
@@ -25,9 +25,9 @@ from srl_plugin.hf.hub import resolve_model_dir
 from srl_plugin.hf.inputs import parse_item
 from srl_plugin.hf.labeler import SemanticRoleLabeler
 from srl_plugin.hf.labels import predicate_spans
-from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
+from srl_plugin.hf.modeling import AutoModelForSemanticRoleLabeling
 from srl_plugin.hf.outputs import frame_result
-from srl_plugin.hf.tokenization import WordPieceAligner
+from srl_plugin.hf.tokenization import aligner_from_pretrained
 
 TASK = "semantic-role-labeling"
 # What a chunk is: a frame to label, a window in which to find predicates, or the placeholder of
@@ -51,7 +51,7 @@ class SemanticRoleLabelingPipeline(ChunkPipeline):
         folder = resolve_model_dir(self.model.name_or_path)
         if getattr(self, "tokenizer", None) is None:  # pad_collate_fn needs it to batch
             self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        self.labeler = SemanticRoleLabeler(self.model, WordPieceAligner.from_pretrained(folder))
+        self.labeler = SemanticRoleLabeler(self.model, aligner_from_pretrained(folder))
 
     def __call__(self, inputs: Any, **kwargs: Any) -> Any:
         if kwargs.get("is_split_into_words") and _is_words(inputs):
@@ -158,7 +158,7 @@ def register() -> bool:
     except ImportError:
         return False
     PIPELINE_REGISTRY.register_pipeline(
-        TASK, pipeline_class=SemanticRoleLabelingPipeline, pt_model=BertForSemanticRoleLabeling
+        TASK, pipeline_class=SemanticRoleLabelingPipeline, pt_model=AutoModelForSemanticRoleLabeling
     )
     return True
 

@@ -23,7 +23,7 @@ from srl_plugin.hf.frames import sentence_frames
 from srl_plugin.hf.labeler import SemanticRoleLabeler
 from srl_plugin.hf.labels import PREDICATE_LABELS, predicate_bio_labels, predicate_spans
 from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
-from srl_plugin.hf.tokenization import WordPieceAligner
+from srl_plugin.hf.tokenization import Aligner
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def encoder_features(
 
 def fit_predicate_head(
     model: BertForSemanticRoleLabeling,
-    aligner: WordPieceAligner,
+    aligner: Aligner,
     sentences: Sequence[ConllSentence],
     data_name: str,
     max_iterations: int = 200,
@@ -177,7 +177,7 @@ def data_description(path: str) -> str:
 
 def fit_from_corpus(
     model: BertForSemanticRoleLabeling,
-    aligner: WordPieceAligner,
+    aligner: Aligner,
     corpus: str,
     max_sentences: Optional[int] = None,
     **kwargs: Any,

@@ -1,5 +1,8 @@
 """
-Words to wordpieces, exactly as allennlp-models' `SrlReader` does it: each given word is
+Words to sub-words, with each word's first and last sub-word: one alignment for the reader, the
+AllenNLP model, the labeler and the pipeline. `aligner_from_pretrained` picks the family's.
+
+BERT (`WordPieceAligner`): exactly as allennlp-models' `SrlReader` does it: each given word is
 lowercased when the checkpoint's tokenizer lowercases, then split by WordPiece alone (no
 punctuation splitting, no accent stripping), inside `[CLS] ... [SEP]`. Archives trained by
 allennlp-models and by this plugin therefore see the same input ids.
@@ -8,13 +11,21 @@ The tokenizer is read from the checkpoint's files (`vocab.txt` or `tokenizer.jso
 `tokenizer_config.json`), not through a transformers tokenizer class, so it behaves the same with
 every transformers version. The export's `tokenizer.json` reproduces it for plain Hugging Face
 users (`is_split_into_words=True`): see `write_tokenizer_files`.
+
+Every other family (`SubwordAligner`): the checkpoint's own `tokenizer.json` (byte-level BPE,
+SentencePiece Unigram/BPE or WordPiece), driven through the `tokenizers` library, so the split is
+the same with every transformers version; each word is a pre-split word, as
+`is_split_into_words=True` makes it: byte-level BPE and SentencePiece mark it as a word start
+(`Ġ`, `▁`), as RoBERTa's `add_prefix_space=True` does.
 """
 
 import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+from srl_plugin.hf.families import Family, family, read_family
 
 TOKENIZER_CONFIG = "tokenizer_config.json"
 VOCAB_FILE = "vocab.txt"
@@ -90,19 +101,25 @@ class WordPieceAligner:
     @classmethod
     def from_pretrained(cls, directory: str) -> "WordPieceAligner":
         """Reads `vocab.txt` (or `tokenizer.json`) and `tokenizer_config.json` from `directory`."""
-        config = _read_json(os.path.join(directory, TOKENIZER_CONFIG)) or {}
-        special = _read_json(os.path.join(directory, SPECIAL_TOKENS_FILE)) or {}
-        vocab_path = os.path.join(directory, VOCAB_FILE)
-        fast = _read_json(os.path.join(directory, FAST_TOKENIZER_FILE))
-        if os.path.exists(vocab_path):
-            with open(vocab_path, encoding="utf-8") as vocab_file:
-                tokens = [line.rstrip("\n") for line in vocab_file]
-            vocab = {token: index for index, token in enumerate(tokens)}
+        return cls.from_files(folder_files(directory), directory)
+
+    @classmethod
+    def from_files(cls, read: "FileReader", shown: str) -> "WordPieceAligner":
+        """The same from the files that `read(name)` gives (`None` for a missing one)."""
+        config = _json(read, TOKENIZER_CONFIG) or {}
+        special = _json(read, SPECIAL_TOKENS_FILE) or {}
+        fast = _json(read, FAST_TOKENIZER_FILE)
+        vocab_text = read(VOCAB_FILE)
+        if vocab_text is not None:
+            tokens = vocab_text.decode("utf-8").split("\n")
+            if tokens and tokens[-1] == "":
+                tokens.pop()
+            vocab = {token.rstrip("\r"): index for index, token in enumerate(tokens)}
         elif fast is not None and fast.get("model", {}).get("type") == "WordPiece":
             vocab = dict(fast["model"]["vocab"])
         else:
             raise ValueError(
-                f"{directory} holds no WordPiece vocabulary ({VOCAB_FILE} or a WordPiece "
+                f"{shown} holds no WordPiece vocabulary ({VOCAB_FILE} or a WordPiece "
                 f"{FAST_TOKENIZER_FILE}); only BERT-style WordPiece checkpoints are supported"
             )
         lowercase = config.get("do_lower_case")
@@ -261,6 +278,249 @@ class WordPieceAligner:
         }
 
 
+class SubwordAligner:
+    """
+    Splits given words into sub-words with a `tokenizers` tokenizer and keeps the alignment.
+
+    # Parameters
+
+    tokenizer_json : `Dict`
+        The checkpoint's `tokenizer.json`; its pre-tokenizer is set to mark every given word as a
+        word start and its post-processor to `cls_token ... sep_token` (`for_split_words`).
+    cls_token, sep_token, pad_token, unk_token : `str`
+        The special tokens.
+    """
+
+    def __init__(
+        self,
+        tokenizer_json: Dict[str, Any],
+        cls_token: str,
+        sep_token: str,
+        pad_token: str,
+        unk_token: str,
+        mask_token: Optional[str] = None,
+    ) -> None:
+        from tokenizers import Tokenizer
+
+        self.cls_token, self.sep_token, self.pad_token, self.unk_token = (
+            cls_token,
+            sep_token,
+            pad_token,
+            unk_token,
+        )
+        self.mask_token = mask_token
+        base = Tokenizer.from_str(json.dumps(tokenizer_json))
+        ids = []
+        for token in (cls_token, sep_token, pad_token, unk_token):
+            index = base.token_to_id(token)
+            if index is None:
+                raise ValueError(f"special token {token!r} is not in the tokenizer's vocabulary")
+            ids.append(index)
+        self.cls_id, self.sep_id, self.pad_id, self.unk_id = ids
+        self.tokenizer_json = for_split_words(
+            tokenizer_json, (cls_token, self.cls_id), (sep_token, self.sep_id)
+        )
+        self.tokenizer = Tokenizer.from_str(json.dumps(self.tokenizer_json))
+
+    @classmethod
+    def from_pretrained(cls, directory: str, family: Optional[Family] = None) -> "SubwordAligner":
+        """Reads `tokenizer.json` and the special tokens of `tokenizer_config.json`."""
+        return cls.from_files(folder_files(directory), family or read_family(directory), directory)
+
+    @classmethod
+    def from_files(cls, read: "FileReader", family: Family, shown: str) -> "SubwordAligner":
+        """The same from the files that `read(name)` gives (`None` for a missing one)."""
+        fast = _json(read, FAST_TOKENIZER_FILE)
+        if fast is None:
+            raise ValueError(
+                f"{shown} has no {FAST_TOKENIZER_FILE}: a {family.model_type} tokenizer is "
+                "read from it (write it once where the family's tokenizer loads, e.g. "
+                "`AutoTokenizer.from_pretrained(dir).save_pretrained(dir)` with sentencepiece "
+                "installed)"
+            )
+        config = _json(read, TOKENIZER_CONFIG) or {}
+        special = _json(read, SPECIAL_TOKENS_FILE) or {}
+
+        def token(name: str, default: Optional[str]) -> Optional[str]:
+            value = config.get(name) or special.get(name) or default
+            return value["content"] if isinstance(value, dict) else value
+
+        return cls(
+            fast,
+            cls_token=token("cls_token", family.cls_token),  # type: ignore[arg-type]
+            sep_token=token("sep_token", family.sep_token),  # type: ignore[arg-type]
+            pad_token=token("pad_token", family.pad_token),  # type: ignore[arg-type]
+            unk_token=token("unk_token", family.unk_token),  # type: ignore[arg-type]
+            mask_token=token("mask_token", None),
+        )
+
+    def tokenize(self, words: Sequence[str]) -> WordPieces:
+        """
+        The sub-words of `words` inside the special tokens, with each word's offsets. A word the
+        tokenizer turns into nothing (only characters its normalizer drops) becomes the unknown
+        token, so that every word has a sub-word to be tagged at.
+        """
+        ids = [self.cls_id]
+        start_offsets, end_offsets = [], []
+        pieces: List[List[int]] = [[] for _ in words]
+        if words:
+            encoding = self.tokenizer.encode(
+                list(words), is_pretokenized=True, add_special_tokens=False
+            )
+            for piece, word in zip(encoding.ids, encoding.word_ids):
+                pieces[word].append(piece)
+        for word_pieces in pieces:
+            start_offsets.append(len(ids))
+            ids.extend(word_pieces or [self.unk_id])
+            end_offsets.append(len(ids) - 1)
+        ids.append(self.sep_id)
+        return WordPieces(ids, start_offsets, end_offsets)
+
+    def convert_ids_to_tokens(self, ids: Sequence[int]) -> List[str]:
+        return [self.tokenizer.id_to_token(i) for i in ids]
+
+    def save_pretrained(self, directory: str, model_max_length: int) -> None:
+        """
+        Writes `tokenizer.json`, `tokenizer_config.json` and `special_tokens_map.json` such that
+        `AutoTokenizer.from_pretrained(directory)(words, is_split_into_words=True)` gives the ids
+        of `tokenize(words)` with any transformers version (4.20 to 5.x).
+        """
+        os.makedirs(directory, exist_ok=True)
+        special = {
+            "cls_token": self.cls_token,
+            "sep_token": self.sep_token,
+            "pad_token": self.pad_token,
+            "unk_token": self.unk_token,
+        }
+        if self.mask_token is not None:
+            special["mask_token"] = self.mask_token
+        # The generic fast class loads tokenizer.json as written; the family's own class would
+        # rebuild its pre-tokenizer and post-processor (differently in transformers 4 and 5).
+        # transformers 4.x resets a byte-level pre-tokenizer's add_prefix_space to this option.
+        config = dict(
+            special,
+            tokenizer_class="PreTrainedTokenizerFast",
+            add_prefix_space=True,
+            model_max_length=model_max_length,
+        )
+        _write_json(os.path.join(directory, TOKENIZER_CONFIG), config)
+        _write_json(os.path.join(directory, SPECIAL_TOKENS_FILE), special)
+        _write_json(os.path.join(directory, FAST_TOKENIZER_FILE), self.tokenizer_json)
+
+
+Aligner = Union[WordPieceAligner, SubwordAligner]
+
+
+def aligner_from_pretrained(directory: str) -> Aligner:
+    """
+    The aligner of a checkpoint folder's family (`config.json`'s `model_type`): BERT's
+    allennlp-models split, or the family's own `tokenizer.json`.
+
+    # Raises
+
+    `ValueError` for a family that is not supported or a tokenizer that cannot be read.
+    """
+    return aligner_from_files(folder_files(directory), directory)
+
+
+def aligner_from_files(read: "FileReader", shown: str) -> Aligner:
+    """
+    `aligner_from_pretrained` on the files that `read(name)` gives (`None` for a missing one),
+    e.g. an export inside an archive read in memory; `shown` names them in errors.
+    """
+    config = _json(read, "config.json")
+    if config is None:
+        # A bare BERT vocabulary folder (e.g. srl-export --tokenizer DIR of an srl_bert archive).
+        return WordPieceAligner.from_files(read, shown)
+    # A BERT config.json written before `model_type` existed (Google's checkpoints) is BERT.
+    checkpoint_family = family(config.get("model_type", "bert"), shown)
+    if checkpoint_family.model_type == "bert":
+        return WordPieceAligner.from_files(read, shown)
+    return SubwordAligner.from_files(read, checkpoint_family, shown)
+
+
+# Reads one file of a checkpoint by name; None where it has no such file.
+FileReader = Callable[[str], Optional[bytes]]
+
+
+def folder_files(directory: str) -> FileReader:
+    """The `FileReader` of a checkpoint folder."""
+
+    def read(name: str) -> Optional[bytes]:
+        path = os.path.join(directory, name)
+        if not os.path.isfile(path):
+            return None
+        with open(path, "rb") as checkpoint_file:
+            return checkpoint_file.read()
+
+    return read
+
+
+def _json(read: FileReader, name: str) -> Optional[Dict]:
+    data = read(name)
+    return None if data is None else json.loads(data.decode("utf-8"))
+
+
+def for_split_words(
+    tokenizer_json: Dict[str, Any], cls: Tuple[str, int], sep: Tuple[str, int]
+) -> Dict[str, Any]:
+    """
+    A `tokenizer.json` for words given one by one, in the format that every `tokenizers` release
+    since 0.12 (transformers 4.20) reads: each word is marked as a word start (byte-level
+    `add_prefix_space`, SentencePiece's `▁` on every word); `cls ... sep` around a sentence; no
+    truncation or padding.
+    """
+    result = json.loads(json.dumps(tokenizer_json))
+    result["truncation"] = None
+    result["padding"] = None
+    result["pre_tokenizer"] = _word_start_pre_tokenizer(result.get("pre_tokenizer"))
+    model = result.get("model") or {}
+    merges = model.get("merges")
+    if merges and isinstance(merges[0], list):
+        # tokenizers >= 0.20 writes merges as pairs; 0.12 reads "a b" strings (and so do they).
+        model["merges"] = [" ".join(pair) for pair in merges]
+    for key in ("ignore_merges", "byte_fallback"):
+        if not model.get(key, True):
+            model.pop(key)
+    result["post_processor"] = {
+        "type": "TemplateProcessing",
+        "single": [
+            {"SpecialToken": {"id": cls[0], "type_id": 0}},
+            {"Sequence": {"id": "A", "type_id": 0}},
+            {"SpecialToken": {"id": sep[0], "type_id": 0}},
+        ],
+        "pair": [
+            {"SpecialToken": {"id": cls[0], "type_id": 0}},
+            {"Sequence": {"id": "A", "type_id": 0}},
+            {"SpecialToken": {"id": sep[0], "type_id": 0}},
+            {"Sequence": {"id": "B", "type_id": 1}},
+            {"SpecialToken": {"id": sep[0], "type_id": 1}},
+        ],
+        "special_tokens": {
+            name: {"id": name, "ids": [index], "tokens": [name]} for name, index in (cls, sep)
+        },
+    }
+    return result
+
+
+def _word_start_pre_tokenizer(pre_tokenizer: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    if not pre_tokenizer:
+        return pre_tokenizer
+    kind = pre_tokenizer.get("type")
+    if kind == "Sequence":
+        pre_tokenizer["pretokenizers"] = [
+            _word_start_pre_tokenizer(p) for p in pre_tokenizer["pretokenizers"]
+        ]
+    elif kind == "ByteLevel":
+        pre_tokenizer["add_prefix_space"] = True
+    elif kind == "Metaspace":
+        # The legacy spelling of prepend_scheme="always", which newer releases still read.
+        for key in ("prepend_scheme", "split"):
+            pre_tokenizer.pop(key, None)
+        pre_tokenizer["add_prefix_space"] = True
+    return pre_tokenizer
+
+
 def _fast_tokenizer_lowercases(fast: Dict) -> bool:
     normalizer = fast.get("normalizer") or {}
     kinds = [normalizer] + list(normalizer.get("normalizers", []))
@@ -268,13 +528,6 @@ def _fast_tokenizer_lowercases(fast: Dict) -> bool:
         n.get("type") == "Lowercase" or (n.get("type") == "BertNormalizer" and n.get("lowercase"))
         for n in kinds
     )
-
-
-def _read_json(path: str) -> Optional[Dict]:
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as json_file:
-        return json.load(json_file)
 
 
 def _write_json(path: str, value: Dict) -> None:

@@ -1,6 +1,7 @@
 """
-`hf_srl`: BERT SRL (Shi & Lin, 2019; allennlp-models' `SrlBert`) whose encoder and heads are a
-transformers `BertForSemanticRoleLabeling`, so its weights already carry Hugging Face names.
+`hf_srl`: SRL (Shi & Lin, 2019; allennlp-models' `SrlBert`) whose encoder and heads are a
+transformers model of the checkpoint's family (`BertForSemanticRoleLabeling`,
+`RobertaForSemanticRoleLabeling`, ...), so its weights already carry Hugging Face names.
 """
 
 import logging
@@ -12,13 +13,13 @@ from allennlp.common import Params
 from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.models import Model
 from allennlp.nn.util import get_mask_from_sequence_lengths, sequence_cross_entropy_with_logits
-from transformers import BertConfig
+from transformers import PreTrainedModel
 
 from srl_plugin.archives.resolution import embedded_export, resolve_checkpoint
-from srl_plugin.hf.export import load_pretrained_srl_model
+from srl_plugin.hf.export import load_pretrained_srl_model, read_encoder_config
 from srl_plugin.hf.labels import PREDICATE_LABELS, predicate_spans
-from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
-from srl_plugin.hf.tokenization import WordPieceAligner
+from srl_plugin.hf.modeling import srl_class, with_predicate_marker
+from srl_plugin.hf.tokenization import aligner_from_pretrained
 from srl_plugin.hf.weights import load_torch_weights
 from srl_plugin.metrics.predicate_f1 import PredicateF1
 from srl_plugin.metrics.srl_span_f1 import SrlSpanF1
@@ -34,10 +35,11 @@ class HfSrlModel(Model):
     vocab : `Vocabulary`
         Its `labels` namespace holds the BIO tags.
     bert_model : `str`
-        A Hugging Face checkpoint folder: any BERT (`model.safetensors` or `pytorch_model.bin`),
-        or an export of this plugin (its classifier rows are kept for tags it already knows).
+        A Hugging Face checkpoint folder (`model.safetensors` or `pytorch_model.bin`) of a
+        supported encoder family (BERT, RoBERTa, XLM-RoBERTa, DeBERTa-v2/v3, ELECTRA, ALBERT), or
+        an export of this plugin (its classifier rows are kept for tags it already knows).
     classifier_dropout : `float`, optional
-        Dropout on BERT's output before the heads; default the checkpoint's
+        Dropout on the encoder's output before the heads; default the checkpoint's
         `hidden_dropout_prob` (0.1 for BERT), as `BertForTokenClassification` does.
     label_smoothing : `float`, optional
         Label smoothing of the SRL loss, as in `SrlBert`.
@@ -69,18 +71,18 @@ class HfSrlModel(Model):
             hf_model = load_pretrained_srl_model(checkpoint, labels, predicate_head)
         else:
             checkpoint = resolve_checkpoint(bert_model, self.serialization_dir)
-            config = BertConfig.from_pretrained(checkpoint)
+            config = with_predicate_marker(read_encoder_config(checkpoint, checkpoint))
             config.id2label = dict(enumerate(labels))
             config.label2id = {label: i for i, label in enumerate(labels)}
             config.srl_predicate_head = predicate_head
-            hf_model = BertForSemanticRoleLabeling(config)
+            hf_model = srl_class(config, checkpoint)(config)
         if classifier_dropout is not None:
             hf_model.config.classifier_dropout = classifier_dropout
             hf_model.dropout.p = classifier_dropout
-        self.aligner = WordPieceAligner.from_pretrained(checkpoint)
+        self.aligner = aligner_from_pretrained(checkpoint)
         self.base_checkpoint = bert_model
         # The transformers model's modules become this model's, so `weights.th` holds Hugging
-        # Face names (bert.*, classifier.*); the wrapper itself is kept out of the module tree.
+        # Face names (bert.* or roberta.* ..., classifier.*); the wrapper itself is kept out of the module tree.
         for name, module in hf_model.named_children():
             self.add_module(name, module)
         self._hf_model = [hf_model]
@@ -89,7 +91,7 @@ class HfSrlModel(Model):
         self.predicate_metric = PredicateF1()
 
     @property
-    def hf_model(self) -> BertForSemanticRoleLabeling:
+    def hf_model(self) -> PreTrainedModel:
         """The transformers model, sharing this model's weights (e.g. for `save_pretrained`)."""
         return self._hf_model[0]
 
@@ -124,8 +126,10 @@ class HfSrlModel(Model):
         """
         input_ids = tokens["tokens"]["tokens"]
         lengths = torch.tensor([m["num_wordpieces"] for m in metadata], device=input_ids.device)
-        # The reader's ids are exact; lengths give the mask whatever the [PAD] id is.
+        # The reader's ids are exact; lengths give the mask. Padding becomes the tokenizer's pad
+        # id, as in the labeler: RoBERTa numbers positions by counting non-pad ids.
         mask = get_mask_from_sequence_lengths(lengths, input_ids.size(1))
+        input_ids = input_ids.masked_fill(~mask, self.aligner.pad_id)
         output = self.hf_model(
             input_ids=input_ids, attention_mask=mask.long(), token_type_ids=verb_indicator
         )

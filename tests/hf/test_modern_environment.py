@@ -17,13 +17,20 @@ pytestmark = pytest.mark.modern
 FIXTURE = os.environ.get("SRL_PLUGIN_MODERN_FIXTURE", "")
 
 
-@pytest.fixture(scope="module")
-def fixture_dir():
-    if not os.path.isfile(os.path.join(FIXTURE, "expected.json")):
+# BERT's export (tests/test_training.py) is at the top of the fixture folder, every other
+# family's in a subfolder (tests/test_families.py).
+FAMILIES = ["bert", "roberta", "xlm-roberta", "deberta-v2", "electra", "albert"]
+
+
+@pytest.fixture(scope="module", params=FAMILIES)
+def fixture_dir(request):
+    folder = FIXTURE if request.param == "bert" else os.path.join(FIXTURE, request.param)
+    if not os.path.isfile(os.path.join(folder, "expected.json")):
         pytest.fail(
-            f"no export fixture at SRL_PLUGIN_MODERN_FIXTURE={FIXTURE!r}: run the AllenNLP tests first"
+            f"no {request.param} export fixture at SRL_PLUGIN_MODERN_FIXTURE={FIXTURE!r}: run the "
+            "AllenNLP tests first"
         )
-    return FIXTURE
+    return folder
 
 
 def test_allennlp_is_not_installed():
@@ -35,12 +42,13 @@ def test_allennlp_is_not_installed():
 
 
 def test_plain_transformers_loads_the_export(fixture_dir):
-    from transformers import BertForTokenClassification
+    from transformers import AutoModelForTokenClassification
 
-    model, info = BertForTokenClassification.from_pretrained(
+    model, info = AutoModelForTokenClassification.from_pretrained(
         os.path.join(fixture_dir, "export"), output_loading_info=True
     )
     assert len(info["missing_keys"]) == 0
+    assert model.config.architectures[0].endswith("ForSemanticRoleLabeling")
     assert all(k.startswith("predicate_classifier.") for k in info["unexpected_keys"])
 
 
@@ -72,11 +80,11 @@ def test_labeler_gives_the_tags_of_allennlp_predict(fixture_dir):
 def test_tokenizer_files_reproduce_the_alignment(fixture_dir):
     from transformers import AutoTokenizer
 
-    from srl_plugin.hf import WordPieceAligner
+    from srl_plugin.hf import aligner_from_pretrained
 
     export = os.path.join(fixture_dir, "export")
     tokenizer = AutoTokenizer.from_pretrained(export)
-    aligner = WordPieceAligner.from_pretrained(export)
+    aligner = aligner_from_pretrained(export)
     for case in json.load(open(os.path.join(fixture_dir, "expected.json")))[:50]:
         words = case["input"]["tokens"]
         encoded = tokenizer(words, is_split_into_words=True)
@@ -84,11 +92,13 @@ def test_tokenizer_files_reproduce_the_alignment(fixture_dir):
 
 
 def test_save_pretrained_round_trip(fixture_dir, tmp_path):
-    from srl_plugin.hf import BertForSemanticRoleLabeling
+    from srl_plugin.hf import AutoModelForSemanticRoleLabeling
 
-    model = BertForSemanticRoleLabeling.from_pretrained(os.path.join(fixture_dir, "export")).eval()
+    export = os.path.join(fixture_dir, "export")
+    model = AutoModelForSemanticRoleLabeling.from_pretrained(export).eval()
     model.save_pretrained(tmp_path)
-    again = BertForSemanticRoleLabeling.from_pretrained(tmp_path).eval()
+    again = AutoModelForSemanticRoleLabeling.from_pretrained(tmp_path).eval()
+    assert type(again) is type(model)
     ids = torch.tensor([[2, 10, 11, 12, 3]])
     with torch.no_grad():
         first, second = model(input_ids=ids), again(input_ids=ids)
