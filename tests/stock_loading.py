@@ -17,4 +17,5 @@ def stock_from_pretrained(cls: Any, folder: str, **kwargs: Any) -> Any:
     weights = os.path.join(folder, "model.safetensors")
     if (major, minor) >= (4, 30) or not os.path.isfile(weights):
         return cls.from_pretrained(folder, **kwargs)
-    return cls.from_pretrained(None, config=str(folder), state_dict=load_file(weights), **kwargs)
+    config = transformers.AutoConfig.from_pretrained(folder)
+    return cls.from_pretrained(None, config=config, state_dict=load_file(weights), **kwargs)

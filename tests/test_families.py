@@ -21,8 +21,10 @@ from srl_plugin.archival import read_srl_checkpoint, resolve_checkpoint, write_a
 from srl_plugin.hf import AutoModelForSemanticRoleLabeling, SemanticRoleLabeler
 from srl_plugin.hf.export import load_pretrained_srl_model
 from srl_plugin.hf.families import FAMILIES
-from tests.conftest import EWT_SAMPLE, train_tiny
+from tests import EWT_SAMPLE
+from tests.cli import train_tiny
 from tests.test_training import _write_modern_fixture, assert_export_logits_equal, sample_frames
+from tests.stock_loading import stock_from_pretrained
 from tests.tiny_bert import conll_words, make_tiny_model
 
 # BERT is trained by tests/test_training.py's trained_run.
@@ -74,7 +76,9 @@ def frames(archive):
 def test_export_loads_with_stock_token_classification_and_the_family_class(run):
     model_type, output = run
     export = str(output / "hf_model")
-    model, info = AutoModelForTokenClassification.from_pretrained(export, output_loading_info=True)
+    model, info = stock_from_pretrained(
+        AutoModelForTokenClassification, export, output_loading_info=True
+    )
     assert model.config.model_type == model_type
     assert info["missing_keys"] == []
     assert sorted(info["unexpected_keys"]) == [

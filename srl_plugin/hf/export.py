@@ -30,6 +30,7 @@ from srl_plugin.hf.weights import (
     PYTORCH_FILE,
     SAFETENSORS_FILE,
     CheckpointError,
+    current_umask,
     read_weights,
     weights_file,
     write_safetensors,
@@ -200,7 +201,7 @@ def atomic_directory(target: str, overwrite: bool = True) -> Iterator[str]:
     try:
         yield staging
         # mkdtemp's folder is 0700; the finished one gets the modes os.makedirs would give it.
-        os.chmod(staging, 0o777 & ~_umask())
+        os.chmod(staging, 0o777 & ~current_umask())
         if os.path.exists(target):
             previous = staging + ".old"
             os.rename(target, previous)
@@ -356,9 +357,3 @@ def read_aligner(folder: str) -> Aligner:
         return aligner_from_pretrained(folder)
     except (OSError, ValueError) as error:
         raise CheckpointError(f"{folder}: unreadable tokenizer: {error}") from None
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -37,6 +37,15 @@ def write_safetensors(tensors: Dict[str, torch.Tensor], path: str) -> None:
     """Writes `tensors` (contiguous CPU copies; tied weights are written once each) to `path`."""
     state = {name: tensor.detach().cpu().contiguous().clone() for name, tensor in tensors.items()}
     save_file(state, path, metadata={"format": "pt"})
+    # save_file creates the file private (0600); give it the modes `open` would give.
+    os.chmod(path, 0o666 & ~current_umask())
+
+
+def current_umask() -> int:
+    """The process's umask (which `os.umask` only reports by setting it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 class _TensorsOnlyUnpickler(pickle.Unpickler):

@@ -9,7 +9,7 @@ import pytest
 from srl_plugin.hf.families import FAMILIES
 from srl_plugin.hf.frames import config_max_wordpieces, max_wordpieces, wordpiece_frame
 from srl_plugin.hf.tokenization import SubwordAligner, aligner_from_pretrained
-from tests.conftest import EWT_SAMPLE
+from tests import EWT_SAMPLE
 from tests.tiny_bert import conll_words, make_tiny_model
 
 LONG_WORD = "qz" * 50

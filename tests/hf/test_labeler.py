@@ -15,8 +15,8 @@ LABELS = ["O", "B-V", "I-V", "B-ARG0", "I-ARG0", "B-ARG1", "I-ARG1"]
 @pytest.fixture(scope="module")
 def labeler(tiny_bert):
     config = BertConfig.from_pretrained(tiny_bert)
+    torch.manual_seed(0)  # the fresh heads, whatever ran before
     model = build_srl_model(config, to_srl_names(read_weights(tiny_bert)), LABELS, tiny_bert)
-    torch.manual_seed(0)
     with torch.no_grad():  # A head that finds predicates and arguments, so outputs are not empty.
         model.predicate_classifier.bias.copy_(torch.tensor([0.0, 0.5, -5.0]))
     return SemanticRoleLabeler(
