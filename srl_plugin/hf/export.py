@@ -115,7 +115,7 @@ def build_srl_model(
     missing = [
         name
         for name in missing
-        if not name.startswith(("classifier.", "predicate_classifier."))
+        if not name.startswith(("classifier.", "predicate_classifier.", "predicate_marker"))
         and not name.endswith(_BUFFER_SUFFIXES)
     ]
     if missing:
@@ -124,6 +124,8 @@ def build_srl_model(
         logger.warning("%s: ignoring weights %s", source, ", ".join(sorted(unexpected)[:8]))
     if classifier:
         _adopt_classifier_rows(model, classifier, labels, old_labels, source)
+    if model.predicate_fusion_layer and "predicate_marker" not in state:
+        model.init_predicate_marker()
     return model
 
 
@@ -160,13 +162,18 @@ def _adopt_classifier_rows(
 
 
 def load_pretrained_srl_model(
-    directory: str, labels: Optional[Sequence[str]] = None, predicate_head: bool = True
+    directory: str,
+    labels: Optional[Sequence[str]] = None,
+    predicate_head: bool = True,
+    predicate_fusion_layer: int = 0,
 ) -> PreTrainedModel:
     """
     Any checkpoint folder of a supported family (a bare encoder such as `RobertaModel`, a
     `*For*` model, or an export of this plugin) as the family's SRL model, with `labels`
-    (default: the checkpoint's own `id2label`). An encoder with fewer than two token types gets
-    the predicate marker's second row (`grow_token_type_embeddings`).
+    (default: the checkpoint's own `id2label`), to start training from. An encoder with fewer
+    than two token types gets the predicate marker's second row (`grow_token_type_embeddings`);
+    heads and the fused predicate marker (`predicate_fusion_layer > 0`) that the checkpoint
+    lacks start fresh.
     """
     if not os.path.isfile(os.path.join(directory, CONFIG_FILE)):
         raise CheckpointError(
@@ -174,6 +181,7 @@ def load_pretrained_srl_model(
         )
     config = read_encoder_config(directory, directory)
     config.srl_predicate_head = predicate_head
+    config.predicate_fusion_layer = predicate_fusion_layer
     old_labels = [config.id2label[i] for i in range(len(config.id2label))]
     if labels is None:
         labels = old_labels

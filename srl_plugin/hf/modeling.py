@@ -34,6 +34,7 @@ from transformers import (
 from transformers.utils import ModelOutput
 
 from srl_plugin.hf.decoding import bio_transition_constraints, viterbi_decode_bio
+from srl_plugin.hf.fusion import FUSION_FAMILIES, fused_encoding, marked_encoding, shared_encoding
 from srl_plugin.hf.families import FAMILIES, Family, family
 from srl_plugin.hf.labels import PREDICATE_LABELS
 
@@ -69,6 +70,12 @@ class SemanticRoleLabelingMixin:
     `token_type_ids`, so raw sentences need no external predicate finder. It is created when
     `config.srl_predicate_head` is true (the default).
 
+    `config.predicate_fusion_layer` (default 0: the marker enters at the input, as in `SrlBert`)
+    moves the marker to that encoder layer: the layers below it run once per sentence and are
+    shared by its predicates (`srl_plugin.hf.fusion`); the marker is the learned vector
+    `predicate_marker`, and the predicate head reads the shared encoding. Such a model is no
+    longer reproduced by a stock `*ForTokenClassification` class.
+
     Mixed into each family's `PreTrainedModel`; `family` says which encoder.
     """
 
@@ -95,6 +102,21 @@ class SemanticRoleLabelingMixin:
         dropout = getattr(config, "classifier_dropout", None)
         self.dropout = nn.Dropout(config.hidden_dropout_prob if dropout is None else dropout)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.predicate_fusion_layer = int(getattr(config, "predicate_fusion_layer", 0) or 0)
+        if self.predicate_fusion_layer:
+            if not 0 < self.predicate_fusion_layer < config.num_hidden_layers:
+                raise ValueError(
+                    f"predicate_fusion_layer must be between 0 and "
+                    f"{config.num_hidden_layers - 1} (the encoder has {config.num_hidden_layers} "
+                    f"layers), not {self.predicate_fusion_layer}"
+                )
+            if self.family.model_type not in FUSION_FAMILIES:
+                raise ValueError(
+                    f"predicate_fusion_layer > 0 is supported for {', '.join(FUSION_FAMILIES)} "
+                    f"encoders, not {self.family.model_type}"
+                )
+            # Set from the token-type embeddings by `init_predicate_marker` when training starts.
+            self.predicate_marker = nn.Parameter(torch.zeros(config.hidden_size))
         if getattr(config, "srl_predicate_head", True):
             self.predicate_classifier: Optional[nn.Linear] = nn.Linear(
                 config.hidden_size, len(PREDICATE_LABELS)
@@ -128,21 +150,39 @@ class SemanticRoleLabelingMixin:
         `labels` (BIO ids) and `predicate_labels` (ids of `PREDICATE_LABELS`) use -100 for
         positions that carry no loss, as in transformers' token classification models.
         """
-        encoded = self.base_model(  # type: ignore[attr-defined]
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            token_type_ids=token_type_ids,
-            output_hidden_states=output_hidden_states,
-            output_attentions=output_attentions,
-        )
-        # Shape: (batch_size, num_wordpieces, hidden_size)
-        sequence_output = self.dropout(encoded[0])
+        hidden_states = attentions = None
+        if self.predicate_fusion_layer:
+            if output_hidden_states or output_attentions:
+                raise ValueError("hidden states and attentions are not returned with fusion")
+            encoded, shared = fused_encoding(
+                self.base_model,  # type: ignore[attr-defined]
+                self.predicate_marker,
+                input_ids,
+                attention_mask,
+                token_type_ids,
+                self.predicate_fusion_layer,
+            )
+            # Shape: (batch_size, num_wordpieces, hidden_size)
+            sequence_output = self.dropout(encoded)
+            predicate_input = self.dropout(shared)
+        else:
+            output = self.base_model(  # type: ignore[attr-defined]
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                token_type_ids=token_type_ids,
+                output_hidden_states=output_hidden_states,
+                output_attentions=output_attentions,
+            )
+            hidden_states = getattr(output, "hidden_states", None)
+            attentions = getattr(output, "attentions", None)
+            # Shape: (batch_size, num_wordpieces, hidden_size)
+            sequence_output = predicate_input = self.dropout(output[0])
         # Shape: (batch_size, num_wordpieces, num_labels)
         logits = self.classifier(sequence_output)
         predicate_logits = None
         if self.predicate_classifier is not None:
             # Shape: (batch_size, num_wordpieces, 3)
-            predicate_logits = self.predicate_classifier(sequence_output)
+            predicate_logits = self.predicate_classifier(predicate_input)
         loss = None
         if labels is not None:
             loss = nn.functional.cross_entropy(
@@ -158,9 +198,57 @@ class SemanticRoleLabelingMixin:
             loss=loss,
             logits=logits,
             predicate_logits=predicate_logits,
-            hidden_states=getattr(encoded, "hidden_states", None),
-            attentions=getattr(encoded, "attentions", None),
+            hidden_states=hidden_states,
+            attentions=attentions,
         )
+
+    def init_predicate_marker(self) -> None:
+        """
+        Starts the fused marker as the input marker's direction: the difference of the two
+        token-type embeddings (what `token_type_ids = 1` adds at the input).
+        """
+        if not self.predicate_fusion_layer:
+            return
+        types = self.base_model.embeddings.token_type_embeddings.weight  # type: ignore
+        with torch.no_grad():
+            self.predicate_marker.copy_(types[1] - types[0])
+
+    def encode_sentences(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """
+        With fusion: the shared encoding of whole sentences (no marker) and the predicate head's
+        logits on it, computed once per sentence for `label_shared` to reuse.
+
+        # Returns
+
+        `(shared, predicate_logits)`: shapes `(batch_size, num_wordpieces, hidden_size)` and
+        `(batch_size, num_wordpieces, 3)` (`None` without a predicate head).
+        """
+        shared = shared_encoding(
+            self.base_model, input_ids, attention_mask, self.predicate_fusion_layer  # type: ignore
+        )
+        logits = None
+        if self.predicate_classifier is not None:
+            logits = self.predicate_classifier(self.dropout(shared))
+        return shared, logits
+
+    def label_shared(
+        self, shared: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
+    ) -> torch.Tensor:
+        """
+        With fusion: BIO logits `(batch_size, num_wordpieces, num_labels)` of frames from their
+        sentences' shared encodings (one row per frame) and predicate markers.
+        """
+        encoded = marked_encoding(
+            self.base_model,  # type: ignore[attr-defined]
+            self.predicate_marker,
+            shared,
+            attention_mask,
+            token_type_ids,
+            self.predicate_fusion_layer,
+        )
+        return self.classifier(self.dropout(encoded))
 
     def bio_constraints(self) -> Tuple[torch.Tensor, torch.Tensor]:
         """The transition and start constraints for `config.id2label`, cached."""

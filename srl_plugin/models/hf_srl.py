@@ -45,6 +45,14 @@ class HfSrlModel(Model):
         Label smoothing of the SRL loss, as in `SrlBert`.
     predicate_head : `bool`, optional (default = `True`)
         Train the predicate-identification head on the reader's predicate instances.
+    predicate_fusion_layer : `int`, optional (default = `0`)
+        The encoder layer where the predicate marker enters. 0 marks the predicate at the input
+        (`token_type_ids`, as `SrlBert`). With `f > 0` the first `f` layers run once per
+        sentence and are shared by its predicates (a learned marker vector is added at layer
+        `f`), and the predicate head reads that shared encoding: several times faster on raw
+        text (BERT, RoBERTa, XLM-R and ELECTRA encoders). The export then needs the plugin's
+        class (a stock token-classification class cannot run it). Recorded in the export's
+        `config.json`.
     load_weights : `bool`, optional (default = `True`)
         Read the checkpoint's weights. Archive loading sets this to `False`: the weights come from
         `weights.th` and the configuration from the export inside the archive.
@@ -59,6 +67,7 @@ class HfSrlModel(Model):
         classifier_dropout: Optional[float] = None,
         label_smoothing: Optional[float] = None,
         predicate_head: bool = True,
+        predicate_fusion_layer: int = 0,
         load_weights: bool = True,
         **kwargs: Any,
     ) -> None:
@@ -68,13 +77,16 @@ class HfSrlModel(Model):
         ]
         if load_weights:
             checkpoint = resolve_checkpoint(bert_model)
-            hf_model = load_pretrained_srl_model(checkpoint, labels, predicate_head)
+            hf_model = load_pretrained_srl_model(
+                checkpoint, labels, predicate_head, predicate_fusion_layer
+            )
         else:
             checkpoint = resolve_checkpoint(bert_model, self.serialization_dir)
             config = with_predicate_marker(read_encoder_config(checkpoint, checkpoint))
             config.id2label = dict(enumerate(labels))
             config.label2id = {label: i for i, label in enumerate(labels)}
             config.srl_predicate_head = predicate_head
+            config.predicate_fusion_layer = predicate_fusion_layer
             hf_model = srl_class(config, checkpoint)(config)
         if classifier_dropout is not None:
             hf_model.config.classifier_dropout = classifier_dropout
@@ -82,9 +94,12 @@ class HfSrlModel(Model):
         self.aligner = aligner_from_pretrained(checkpoint)
         self.base_checkpoint = bert_model
         # The transformers model's modules become this model's, so `weights.th` holds Hugging
-        # Face names (bert.* or roberta.* ..., classifier.*); the wrapper itself is kept out of the module tree.
+        # Face names (bert.* or roberta.* ..., classifier.*); the wrapper itself is kept out of
+        # the module tree.
         for name, module in hf_model.named_children():
             self.add_module(name, module)
+        for name, parameter in hf_model.named_parameters(recurse=False):
+            self.register_parameter(name, parameter)  # the fused predicate marker
         self._hf_model = [hf_model]
         self._label_smoothing = label_smoothing
         self.span_metric = SrlSpanF1()

@@ -1,0 +1,208 @@
+"""
+Raw-text SRL with a shared encoding (`predicate_fusion_layer`) against today's model and
+allennlp-models' predictor path, in one run.
+
+Every model labels the raw words of EWT dev sentences: the predicate head finds the predicates,
+then every predicate is labelled (what `SemanticRoleLabeler.predict` does with a sentence). With
+fusion layer f, a sentence costs about f + (L - f) * P layer passes instead of L * (P + 1).
+
+Trained exports (one per fusion layer, same data, budget and seed; the figures include span F1):
+
+    python benchmarks/shared_encoding.py --export 0=runs/f0/hf_model --export 5=runs/f5/hf_model
+
+Speed only, random weights of a checkpoint's size (a random predicate head would find random
+predicates, so its pass is run and its output replaced by the gold predicates):
+
+    python benchmarks/shared_encoding.py --random-like MINILM_DIR --fusion-layers 0 3 4 5
+    python benchmarks/shared_encoding.py --random-like MINILM_DIR --bert-base --fusion-layers 0 6 9 11
+
+The last column set is allennlp-models' `SrlBert` + `SemanticRoleLabelerPredictor` path with
+today's weights (fusion layer 0): it cannot find predicates without spaCy, so it gets the
+predicates that our model found and pays nothing for finding them.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import types
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO_ROOT)
+
+from allennlp.data import Vocabulary  # noqa: E402
+from transformers import BertConfig  # noqa: E402
+
+from benchmarks.end_to_end_srl import read_dev, score  # noqa: E402
+from benchmarks.predict_throughput import build_upstream, run_upstream  # noqa: E402
+from srl_plugin.hf import BertForSemanticRoleLabeling, SemanticRoleLabeler  # noqa: E402
+from srl_plugin.hf.export import read_aligner  # noqa: E402
+
+DEFAULT_DATA = os.path.join(REPO_ROOT, "runs", "data", "conll2012", "dev")
+
+
+def random_labeler(
+    like: str, fusion_layer: int, bert_base: bool, labels: Sequence[str], batch_size: int
+) -> SemanticRoleLabeler:
+    """A labeler with random weights of `like`'s size (or BERT-base's) and its tokenizer."""
+    config = BertConfig.from_pretrained(like)
+    if bert_base:
+        config = BertConfig(
+            vocab_size=config.vocab_size, hidden_size=768, num_hidden_layers=12,
+            num_attention_heads=12, intermediate_size=3072,
+            max_position_embeddings=config.max_position_embeddings,
+        )  # fmt: skip
+    config.id2label = dict(enumerate(labels))
+    config.label2id = {label: i for i, label in enumerate(labels)}
+    config.predicate_fusion_layer = fusion_layer
+    torch.manual_seed(0)
+    model = BertForSemanticRoleLabeling(config)
+    model.init_predicate_marker()
+    return SemanticRoleLabeler(model.eval(), read_aligner(like), batch_size=batch_size)
+
+
+def with_gold_predicates(labeler: SemanticRoleLabeler, gold: Dict[Tuple[str, ...], Any]) -> None:
+    """Runs the predicate head's pass as usual but answers with the gold predicates."""
+    find = labeler.find_predicates
+
+    def find_gold(sentences, shared=None):
+        find(sentences, shared)
+        return [gold[tuple(words)] for words in sentences]
+
+    labeler.find_predicates = find_gold  # type: ignore[assignment]
+
+
+def label_raw(labeler: SemanticRoleLabeler, sentences: Sequence[List[str]], repeats: int):
+    """The best time of `repeats` runs over all sentences, and the last run's results."""
+    labeler.predict_batch(list(sentences[:16]))  # warm-up
+    best, results = float("inf"), None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        results = labeler.predict_batch(list(sentences))
+        best = min(best, time.perf_counter() - start)
+    return best, results
+
+
+def upstream_row(labeler: SemanticRoleLabeler, results, sentences, repeats: int, batch_size: int):
+    """allennlp-models' predictor path on the same weights and the predicates ours found."""
+    model = labeler.model
+    vocab = Vocabulary()
+    vocab.add_tokens_to_namespace(model.labels, "labels")
+    wrapper = types.SimpleNamespace(hf_model=model, vocab=vocab, aligner=labeler.aligner)
+    with tempfile.TemporaryDirectory() as folder:
+        upstream, reader = build_upstream(wrapper, folder)  # type: ignore[arg-type]
+        found = [
+            (words, [v["predicate_indices"] for v in result["verbs"]])
+            for words, result in zip(sentences, results)
+        ]
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            tags = run_upstream(upstream, reader, found, batch_size)
+            best = min(best, time.perf_counter() - start)
+    ours = [v["tags"] for result in results for v in result["verbs"]]
+    return best, sum(a == b for a, b in zip(ours, tags)), len(tags)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--export", action="append", default=[], help="FUSION_LAYER=EXPORT_DIR")
+    parser.add_argument("--random-like", help="a checkpoint whose size and tokenizer to use")
+    parser.add_argument("--bert-base", action="store_true", help="BERT-base sizes (random)")
+    parser.add_argument("--fusion-layers", type=int, nargs="+", default=[0])
+    parser.add_argument("--data", default=DEFAULT_DATA, help="CoNLL-2012 dev folder")
+    parser.add_argument("--max-sentences", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--no-upstream", action="store_true")
+    parser.add_argument("--json", help="write the figures here")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    dev = read_dev(args.data)[: args.max_sentences]
+    sentences = [words for words, _ in dev]
+    gold = {tuple(words): [list(p) for p, _ in frames] for words, frames in dev}
+    labels = None
+    runs: List[Tuple[int, SemanticRoleLabeler]] = []
+    for spec in args.export:
+        layer, path = spec.split("=", 1)
+        runs.append(
+            (int(layer), SemanticRoleLabeler.from_pretrained(path, batch_size=args.batch_size))
+        )
+    if args.random_like:
+        labels = ["O", "B-V", "I-V"] + [f"{b}-ARG{i}" for i in range(6) for b in "BI"]
+        for layer in args.fusion_layers:
+            labeler = random_labeler(
+                args.random_like, layer, args.bert_base, labels, args.batch_size
+            )
+            with_gold_predicates(labeler, gold)
+            runs.append((layer, labeler))
+    runs.sort(key=lambda run: run[0])
+
+    print(
+        f"$ python {' '.join(sys.argv if argv is None else ['benchmarks/shared_encoding.py', *argv])}"
+    )
+    print(f"{len(sentences)} EWT dev sentences, raw words; torch threads {torch.get_num_threads()}")
+    header = (
+        "  k  f  predicates  seconds  predicates/s  vs f=0  end-to-end F1  gold-pred F1  pred F1"
+    )
+    print(header)
+    rows = []
+    baseline_rate = None
+    for layer, labeler in runs:
+        seconds, results = label_raw(labeler, sentences, args.repeats)
+        count = sum(len(r["verbs"]) for r in results)
+        rate = count / seconds
+        baseline_rate = rate if layer == 0 and baseline_rate is None else baseline_rate
+        row: Dict[str, Any] = {
+            "fusion_layer": layer,
+            "per_predicate_layers": labeler.model.config.num_hidden_layers - layer,
+            "predicates": count,
+            "seconds": seconds,
+            "predicates_per_s": rate,
+        }
+        if not args.random_like:
+            gold_given = labeler.predict_batch(
+                [{"tokens": w, "predicates": [list(p) for p, _ in f]} for w, f in dev if f]
+            )
+            row.update(score(dev, results, gold_given))
+        if layer == 0 and not args.no_upstream:
+            up_seconds, same, total = upstream_row(
+                labeler, results, sentences, args.repeats, args.batch_size
+            )
+            row["upstream_predicates_per_s"] = total / up_seconds
+            row["upstream_identical_tags"] = f"{same}/{total}"
+        rows.append(row)
+        ratio = rate / baseline_rate if baseline_rate else float("nan")
+        print(
+            f"{row['per_predicate_layers']:3d} {layer:2d} {count:11d} {seconds:8.1f} {rate:13.1f}"
+            f" {ratio:6.2f}x {row.get('end_to_end_srl_f1', float('nan')):14.4f}"
+            f" {row.get('gold_predicate_srl_f1', float('nan')):13.4f}"
+            f" {row.get('predicate_f1', float('nan')):8.4f}",
+            flush=True,
+        )
+    for row in rows:
+        if "upstream_predicates_per_s" in row:
+            up = row["upstream_predicates_per_s"]
+            print(
+                f"allennlp-models' predictor path (f=0 weights, the predicates found above, no "
+                f"spaCy): {up:.1f} predicates/s, identical tags {row['upstream_identical_tags']}; "
+                + ", ".join(
+                    f"k={r['per_predicate_layers']}: {r['predicates_per_s'] / up:.2f}x"
+                    for r in rows
+                )
+            )
+    if args.json:
+        with open(args.json, "w") as json_file:
+            json.dump(rows, json_file, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""
+Shared encoding of a sentence across its predicates (`config.predicate_fusion_layer`).
+
+With fusion layer `f > 0` the sentence is encoded once without a predicate marker by the
+embeddings and the first `f` layers; that shared encoding is repeated for each predicate, a
+learned marker vector is added to the predicate's wordpieces, and only the remaining layers run
+per predicate. The predicate-identification head reads the shared encoding, so labelling a raw
+sentence with `P` predicates costs about `f + (L - f) * P` layer passes instead of `L * (P + 1)`.
+
+The layers are called one by one with an additive attention mask, which every transformers
+version from 4.20 to 5.x accepts for eager and SDPA attention; the BERT-style encoders
+(BERT, RoBERTa, XLM-R, ELECTRA) all keep their layers in `encoder.layer`.
+"""
+
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+# The families whose layers `run_layers` can call: BERT-style `encoder.layer` with an additive
+# mask. DeBERTa's layers also take relative positions, ALBERT shares its layers in groups.
+FUSION_FAMILIES = ("bert", "roberta", "xlm-roberta", "electra")
+
+
+def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Shape `(batch_size, 1, 1, num_wordpieces)`: 0 where attended, the dtype's minimum where not."""
+    mask = attention_mask[:, None, None, :].to(dtype)
+    return (1.0 - mask) * torch.finfo(dtype).min
+
+
+def encoder_layers(encoder_model: nn.Module) -> Sequence[nn.Module]:
+    """The transformer layers of a BERT-style encoder, raising for encoders laid out otherwise."""
+    layers = getattr(getattr(encoder_model, "encoder", None), "layer", None)
+    if not isinstance(layers, nn.ModuleList):
+        raise ValueError(
+            f"predicate_fusion_layer > 0 needs an encoder with BERT-style layers "
+            f"(encoder.layer); {type(encoder_model).__name__} has none"
+        )
+    return layers
+
+
+def run_layers(
+    layers: Sequence[nn.Module], hidden: torch.Tensor, attention_mask: torch.Tensor
+) -> torch.Tensor:
+    """Runs `hidden` through `layers` (each returns a tensor, or a tuple led by one before 4.x)."""
+    mask = additive_mask(attention_mask, hidden.dtype)
+    for layer in layers:
+        output = layer(hidden, mask)
+        hidden = output[0] if isinstance(output, tuple) else output
+    return hidden
+
+
+def distinct_rows(
+    input_ids: torch.Tensor, attention_mask: torch.Tensor
+) -> Tuple[List[int], List[int]]:
+    """
+    The rows of a batch that differ (the first of each kind) and, for every row, the index of
+    its kind: the frames of one sentence share their input and so one shared encoding.
+    """
+    keys = torch.cat([input_ids, attention_mask.to(input_ids.dtype)], dim=1).tolist()
+    first: dict = {}
+    inverse = [first.setdefault(tuple(key), len(first)) for key in keys]
+    rows = [0] * len(first)
+    for row, kind in reversed(list(enumerate(inverse))):
+        rows[kind] = row
+    return rows, inverse
+
+
+def shared_encoding(
+    encoder_model: nn.Module,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    fusion_layer: int,
+) -> torch.Tensor:
+    """
+    Shape `(batch_size, num_wordpieces, hidden_size)`: the embeddings (token type 0 throughout)
+    and the first `fusion_layer` layers, the part of the encoder that no predicate marker reaches.
+    """
+    hidden = encoder_model.embeddings(
+        input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids)
+    )
+    project = getattr(encoder_model, "embeddings_project", None)  # ELECTRA's smaller embeddings
+    if project is not None:
+        hidden = project(hidden)
+    return run_layers(encoder_layers(encoder_model)[:fusion_layer], hidden, attention_mask)
+
+
+def marked_encoding(
+    encoder_model: nn.Module,
+    marker: torch.Tensor,
+    shared: torch.Tensor,
+    attention_mask: torch.Tensor,
+    predicate_mask: torch.Tensor,
+    fusion_layer: int,
+) -> torch.Tensor:
+    """
+    Shape `(batch_size, num_wordpieces, hidden_size)`: the remaining layers over `shared` (one
+    row per frame) with `marker` added on each frame's predicate wordpieces (`predicate_mask`).
+    """
+    hidden = shared + marker * predicate_mask.unsqueeze(-1).to(shared.dtype)
+    return run_layers(encoder_layers(encoder_model)[fusion_layer:], hidden, attention_mask)
+
+
+def fused_encoding(
+    encoder_model: nn.Module,
+    marker: torch.Tensor,
+    input_ids: torch.Tensor,
+    attention_mask: Optional[torch.Tensor],
+    token_type_ids: Optional[torch.Tensor],
+    fusion_layer: int,
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """
+    The encoder's output for a batch of frames (`token_type_ids` 1 on each frame's predicate),
+    the shared part computed once per distinct sentence in the batch, and the shared encoding of
+    every frame's sentence (what the predicate head reads).
+    """
+    if attention_mask is None:
+        attention_mask = torch.ones_like(input_ids)
+    if token_type_ids is None:
+        token_type_ids = torch.zeros_like(input_ids)
+    rows, inverse = distinct_rows(input_ids, attention_mask)
+    device = input_ids.device
+    rows_tensor = torch.tensor(rows, device=device)
+    # Shape: (num_sentences, num_wordpieces, hidden_size)
+    shared = shared_encoding(
+        encoder_model, input_ids[rows_tensor], attention_mask[rows_tensor], fusion_layer
+    )
+    # Shape: (batch_size, num_wordpieces, hidden_size)
+    per_frame = shared[torch.tensor(inverse, device=device)]
+    output = marked_encoding(
+        encoder_model, marker, per_frame, attention_mask, token_type_ids, fusion_layer
+    )
+    return output, per_frame

@@ -1,0 +1,145 @@
+"""
+The shared encoding (`predicate_fusion_layer > 0`): the lower layers run once per sentence,
+and the result is what running every frame on its own gives.
+"""
+
+import pytest
+import torch
+from transformers import BertConfig, BertModel
+
+from srl_plugin.hf.fusion import shared_encoding
+from srl_plugin.hf.labeler import SemanticRoleLabeler
+from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
+from srl_plugin.hf.tokenization import WordPieceAligner
+
+LABELS = ["O", "B-V", "I-V", "B-ARG0", "I-ARG0", "B-ARG1", "I-ARG1"]
+WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "the", "cat", "sat", "on", "mat", "dog", "ran", "and"]
+
+
+def tiny_model(fusion_layer: int, seed: int = 0) -> BertForSemanticRoleLabeling:
+    config = BertConfig(
+        vocab_size=len(WORDS),
+        hidden_size=32,
+        num_hidden_layers=3,
+        num_attention_heads=2,
+        intermediate_size=37,
+        id2label=dict(enumerate(LABELS)),
+        label2id={label: i for i, label in enumerate(LABELS)},
+        predicate_fusion_layer=fusion_layer,
+    )
+    torch.manual_seed(seed)
+    model = BertForSemanticRoleLabeling(config)
+    model.init_predicate_marker()
+    return model.eval()
+
+
+def frames_batch():
+    # Three frames of one sentence, one of another, padded.
+    ids = torch.tensor(
+        [
+            [2, 4, 5, 6, 7, 4, 8, 3],
+            [2, 4, 5, 6, 7, 4, 8, 3],
+            [2, 4, 5, 6, 7, 4, 8, 3],
+            [2, 9, 10, 11, 6, 3, 0, 0],
+        ]
+    )
+    mask = (ids != 0).long()
+    types = torch.zeros_like(ids)
+    for row, position in enumerate([3, 1, 6, 2]):
+        types[row, position] = 1
+    return ids, mask, types
+
+
+def test_layer_loop_is_the_encoder():
+    model = tiny_model(1)
+    ids, mask, _ = frames_batch()
+    with torch.no_grad():
+        stock = BertModel.forward(model.bert, input_ids=ids, attention_mask=mask)[0]
+        ours = shared_encoding(model.bert, ids, mask, model.config.num_hidden_layers)
+    assert torch.allclose(stock[mask.bool()], ours[mask.bool()], atol=1e-5)
+
+
+@pytest.mark.parametrize("fusion_layer", [1, 2])
+def test_fused_batch_equals_frames_one_by_one(fusion_layer):
+    model = tiny_model(fusion_layer)
+    ids, mask, types = frames_batch()
+    with torch.no_grad():
+        batch = model(input_ids=ids, attention_mask=mask, token_type_ids=types)
+        for row in range(ids.size(0)):
+            size = int(mask[row].sum())
+            alone = model(
+                input_ids=ids[row : row + 1, :size], token_type_ids=types[row : row + 1, :size]
+            )
+            assert torch.allclose(batch.logits[row, :size], alone.logits[0], atol=1e-5)
+            assert torch.allclose(
+                batch.predicate_logits[row, :size], alone.predicate_logits[0], atol=1e-5
+            )
+    # The marker matters: another predicate gives other logits.
+    assert not torch.allclose(batch.logits[0], batch.logits[1], atol=1e-3)
+
+
+def test_fusion_layer_zero_is_the_input_marker():
+    model = tiny_model(0)
+    assert not hasattr(model, "predicate_marker")
+    ids, mask, types = frames_batch()
+    with torch.no_grad():
+        ours = model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
+        encoded = model.bert(input_ids=ids, attention_mask=mask, token_type_ids=types)[0]
+        assert torch.equal(ours, model.classifier(encoded))
+
+
+def test_bad_fusion_layer_is_named():
+    with pytest.raises(ValueError, match="predicate_fusion_layer must be between 0 and 2"):
+        tiny_model(3)
+
+
+def test_marker_gets_a_gradient_and_round_trips(tmp_path):
+    model = tiny_model(2).train()
+    ids, mask, types = frames_batch()
+    labels = torch.where(types == 1, torch.tensor(1), torch.tensor(0))
+    model(input_ids=ids, attention_mask=mask, token_type_ids=types, labels=labels).loss.backward()
+    assert model.predicate_marker.grad is not None and model.predicate_marker.grad.abs().sum() > 0
+    model.eval().save_pretrained(tmp_path)
+    again = BertForSemanticRoleLabeling.from_pretrained(tmp_path).eval()
+    assert again.config.predicate_fusion_layer == 2
+    assert torch.equal(again.predicate_marker, model.predicate_marker)
+
+
+def test_labeler_runs_the_lower_layers_once_per_sentence():
+    model = tiny_model(2)
+    aligner = WordPieceAligner({word: i for i, word in enumerate(WORDS)}, lowercase=True)
+    rows = {"lower": 0, "upper": 0}
+
+    def count(name):
+        def hook(module, inputs):
+            rows[name] += inputs[0].size(0)
+
+        return hook
+
+    model.bert.encoder.layer[0].register_forward_pre_hook(count("lower"))
+    model.bert.encoder.layer[2].register_forward_pre_hook(count("upper"))
+    model.predicate_classifier.bias.data[:] = torch.tensor([0.0, -50.0, -50.0])  # no predicates
+    labeler = SemanticRoleLabeler(model, aligner, batch_size=2)
+    items = [
+        {"tokens": "the cat sat on the mat".split(), "predicates": [1, 2, 5]},
+        {"tokens": "the dog ran and sat".split(), "predicates": [2, 4]},
+        "the cat ran",  # raw: the predicate head reads the shared encoding; no predicate found
+    ]
+    results = labeler.predict_batch(items)
+    assert rows == {"lower": 3, "upper": 5}
+    assert results[2]["verbs"] == []
+    # The same tags as running every frame through the model on its own.
+    for item, result in zip(items[:2], results):
+        for predicate, verb in zip(item["predicates"], result["verbs"]):
+            frame = labeler.label_frames([(item["tokens"], [predicate])])[0]
+            assert verb["tags"] == frame
+            with torch.no_grad():
+                ids = aligner.tokenize(item["tokens"]).ids
+                types = [0] * len(ids)
+                types[aligner.tokenize(item["tokens"]).start_offsets[predicate]] = 1
+                logits = model(
+                    input_ids=torch.tensor([ids]), token_type_ids=torch.tensor([types])
+                ).logits
+            path = model.decode(logits, [len(ids)])[0]
+            offsets = aligner.tokenize(item["tokens"]).start_offsets
+            assert verb["tags"] == [LABELS[path[offset]] for offset in offsets]

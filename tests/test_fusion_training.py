@@ -1,0 +1,102 @@
+"""
+`allennlp train` with a shared encoding (`model.predicate_fusion_layer: 1`): the export agrees
+with the AllenNLP model (logits) and with `allennlp predict` (tags), here and, through the
+modern fixture, with transformers 5.x and 4.x.
+"""
+
+import json
+import os
+import shutil
+
+import pytest
+import torch
+from allennlp.data import Batch
+from allennlp.models.archival import load_archive
+
+from srl_plugin.hf import BertForSemanticRoleLabeling, SemanticRoleLabeler
+from tests.conftest import EWT_SAMPLE, allennlp_command, train_tiny
+
+RAW_SENTENCES = [
+    "The company said it would buy the shares .",
+    "I do n't think they will come back before Monday .",
+]
+
+
+@pytest.fixture(scope="module")
+def fused_run(tiny_bert, tmp_path_factory):
+    output = tmp_path_factory.mktemp("fused") / "run"
+    overrides = json.dumps({"model.predicate_fusion_layer": 1, "trainer.num_epochs": 6})
+    result = train_tiny(tiny_bert, str(output), overrides)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return output
+
+
+@pytest.fixture(scope="module")
+def frames(fused_run):
+    archive = load_archive(str(fused_run / "model.tar.gz"))
+    instances = archive.validation_dataset_reader.read(str(EWT_SAMPLE))
+    return archive, [
+        i
+        for i in instances
+        if i["metadata"]["is_frame"] and i["metadata"]["verb_index"] is not None
+    ]
+
+
+def test_export_records_the_fusion_and_matches_the_allennlp_logits(fused_run, frames):
+    archive, instances = frames
+    export = str(fused_run / "hf_model")
+    config = json.loads((fused_run / "hf_model" / "config.json").read_text())
+    assert config["predicate_fusion_layer"] == 1
+    model = BertForSemanticRoleLabeling.from_pretrained(export).eval()
+    archive.model.eval()
+    batch = Batch(instances[:40])
+    batch.index_instances(archive.model.vocab)
+    tensors = batch.as_tensor_dict()
+    with torch.no_grad():
+        ours = archive.model(**tensors)
+        mask = ours["mask"]
+        theirs = model(
+            input_ids=tensors["tokens"]["tokens"]["tokens"],
+            attention_mask=mask.long(),
+            token_type_ids=tensors["verb_indicator"],
+        )
+    assert torch.allclose(ours["logits"][mask], theirs.logits[mask], atol=1e-5)
+    # The marker was trained: it moved away from where it started.
+    start = model.bert.embeddings.token_type_embeddings.weight
+    assert not torch.allclose(model.predicate_marker, start[1] - start[0], atol=1e-3)
+
+
+def test_labeler_tags_equal_allennlp_predict(fused_run, frames, tmp_path):
+    _, instances = frames
+    lines = [
+        {"tokens": i["metadata"]["words"], "predicates": [i["metadata"]["predicate_indices"]]}
+        for i in instances
+    ] + [{"sentence": sentence} for sentence in RAW_SENTENCES]
+    input_file = tmp_path / "input.jsonl"
+    input_file.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    output_file = tmp_path / "output.jsonl"
+    result = allennlp_command(
+        "predict", str(fused_run / "model.tar.gz"), str(input_file),
+        "--batch-size", "16", "--output-file", str(output_file), "--silent",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    predicted = [json.loads(line) for line in output_file.read_text().splitlines()]
+    labeler = SemanticRoleLabeler.from_pretrained(str(fused_run / "hf_model"), batch_size=7)
+    labelled = labeler.predict_batch(lines)
+    expected = [[v["tags"] for v in output["verbs"]] for output in predicted]
+    assert [[v["tags"] for v in output["verbs"]] for output in labelled] == expected
+    assert sum(any(t[2:] not in ("", "V") for t in tags[0]) for tags in expected if tags) > 20
+    _write_modern_fixture(fused_run, lines, expected)
+
+
+def _write_modern_fixture(fused_run, lines, expected):
+    # tests/hf/test_modern_fusion.py checks the same export with transformers 5.x and 4.x.
+    root = os.environ.get("SRL_PLUGIN_MODERN_FIXTURE")
+    if not root:
+        return
+    target = os.path.join(root, "fused")
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(fused_run / "hf_model", os.path.join(target, "export"))
+    cases = [{"input": line, "tags": tags} for line, tags in zip(lines, expected)]
+    with open(os.path.join(target, "expected.json"), "w") as expected_file:
+        json.dump(cases, expected_file)
