@@ -4,19 +4,23 @@ a list of words, or a JSON object), validated into a `Request` with errors a per
 """
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from srl_plugin.hf.words import split_words
+from srl_plugin.hf.words import word_spans
 
 Item = Union[str, Sequence[str], Dict[str, Any]]
 
 
 @dataclass
 class Request:
-    """One item to label: its words and, if given, its predicates (lists of word indices)."""
+    """
+    One item to label: its words, its predicates (lists of word indices) if given, and for a
+    raw sentence each word's `(start, end)` character offsets in it.
+    """
 
     words: List[str]
     predicates: Optional[List[List[int]]]
+    offsets: Optional[List[Tuple[int, int]]] = None
 
 
 def parse_item(item: Item) -> Request:
@@ -28,9 +32,10 @@ def parse_item(item: Item) -> Request:
     """
     predicates: Any = None
     if isinstance(item, str):
-        words = split_words(item)
-        if not words:
+        spans = word_spans(item)
+        if not spans:
             raise ValueError("the sentence is empty (no words after removing whitespace)")
+        return Request([word for word, _, _ in spans], None, [(s, e) for _, s, e in spans])
     elif isinstance(item, dict):
         known = {"sentence", "tokens", "predicates"}
         unknown = sorted(set(item) - known)
@@ -47,7 +52,10 @@ def parse_item(item: Item) -> Request:
                 raise ValueError(
                     f"'sentence' must be a string, not {type(item['sentence']).__name__}"
                 )
-            return _with_predicates(parse_item(item["sentence"]).words, item.get("predicates"))
+            sentence = parse_item(item["sentence"])
+            request = _with_predicates(sentence.words, item.get("predicates"))
+            request.offsets = sentence.offsets
+            return request
         words = _check_words(item["tokens"], "'tokens'")
         predicates = item.get("predicates")
     elif isinstance(item, (list, tuple)):
