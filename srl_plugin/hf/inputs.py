@@ -3,12 +3,23 @@ What the labeler, the pipeline, the predictor and `srl-label` take: one item (a 
 a list of words, or a JSON object), validated into a `Request` with errors a person can act on.
 """
 
+import json
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from srl_plugin.hf.words import word_spans
 
-Item = Union[str, Sequence[str], Dict[str, Any]]
+
+
+@dataclass
+class UnreadableLine:
+    """A line of an input file that is no item (not UTF-8, not a JSON object): labelling it gives
+    `message` as its error, in its place."""
+
+    message: str
+
+
+Item = Union[str, Sequence[str], Dict[str, Any], UnreadableLine]
 
 
 @dataclass
@@ -31,6 +42,8 @@ def parse_item(item: Item) -> Request:
     is wrong.
     """
     predicates: Any = None
+    if isinstance(item, UnreadableLine):
+        raise ValueError(item.message)
     if isinstance(item, str):
         spans = word_spans(item)
         if not spans:
@@ -99,3 +112,31 @@ def _with_predicates(words: List[str], predicates: Any) -> Request:
             raise ValueError("a predicate must have at least one word index")
         spans.append(sorted(span))
     return Request(words, spans)
+
+
+def read_line(line: Union[str, bytes], jsonl: bool) -> Tuple[str, Item]:
+    """
+    One line of an input file (its line break is dropped) as `(text, item)`: a sentence for a
+    text file, the JSON object for a JSONL file in the predictor's format, or an
+    `UnreadableLine` saying what is wrong with it.
+    """
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            text = line.decode("utf-8", errors="replace").rstrip("\r\n")
+            return text, UnreadableLine(
+                f"line is not valid UTF-8 (byte {line[error.start]:#04x} at offset {error.start})"
+            )
+    text = line.rstrip("\r\n")
+    if not jsonl:
+        return text, text
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        return text, UnreadableLine(
+            f"line is not valid JSON ({error.msg} at column {error.colno})"
+        )
+    if not isinstance(value, dict):
+        return text, UnreadableLine(f"line must be a JSON object, not {type(value).__name__}")
+    return text, value

@@ -144,9 +144,10 @@ class SemanticRoleLabeler:
                 request = None
                 results.append({"error": str(error)})
             else:
-                result: Dict[str, Any] = {"words": request.words, "verbs": []}
+                result: Dict[str, Any] = {"words": request.words}
                 if request.offsets is not None:
                     result["word_offsets"] = [list(offset) for offset in request.offsets]
+                result["verbs"] = []
                 results.append(result)
             requests.append(request)
         valid = [(i, r) for i, r in enumerate(requests) if r is not None]
