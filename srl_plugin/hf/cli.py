@@ -52,10 +52,6 @@ class _UsageError(Exception):
     pass
 
 
-class _Interrupted(Exception):
-    pass
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="srl-label",
@@ -138,20 +134,26 @@ def _run(args: argparse.Namespace, argv: List[str]) -> int:
     written = skip
     counts = {"errors": 0, "predicates": 0}
     started = time.perf_counter()
-    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    # SIGINT/SIGTERM stop the run after the record being written: a signal handler that raised
+    # could land anywhere (in a __del__, where it is ignored, or inside a write).
+    stop: List[int] = []
+    previous = {sig: signal.signal(sig, _stopper(stop)) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         if header and not args.resume:
             _write_all(output, header.encode("utf-8"))
         for result in _counted(results, counts, progress):
             _write_all(output, record(result).encode("utf-8", errors="replace"))
             written += 1
+            if stop:
+                raise KeyboardInterrupt
         _write_all(output, footer.encode("utf-8"))
-    except (KeyboardInterrupt, _Interrupted):
+    except KeyboardInterrupt:
         progress.close()
         print(_resume_hint(args, argv, written - skip, written), file=sys.stderr)
         return 130
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if output is not sys.stdout.buffer:
             output.close()
     progress.close()
@@ -253,8 +255,13 @@ def _progress(path: str, skip: int, show: bool) -> Any:
     return tqdm(total=total, initial=skip, unit=" lines", disable=not show, file=sys.stderr)
 
 
-def _raise_interrupted(signum: int, frame: Any) -> None:
-    raise _Interrupted()
+def _stopper(stop: List[int]) -> Any:
+    def handler(signum: int, frame: Any) -> None:
+        if stop:  # A second signal: stop now, even in the middle of a chunk.
+            raise KeyboardInterrupt
+        stop.append(signum)
+
+    return handler
 
 
 def _resume_hint(args: argparse.Namespace, argv: List[str], new: int, total: int) -> str:
