@@ -21,7 +21,7 @@ from typing import Any, BinaryIO, Dict, Iterable, Iterator, List, Optional
 from srl_plugin.hf.formats import FORMATS, record_writer
 from srl_plugin.hf.inputs import read_line
 
-DTYPES = {"fp32": None, "bf16": "bfloat16", "fp16": "float16"}
+DTYPES = {"fp32": "", "bf16": "bfloat16", "fp16": "float16"}
 
 
 def label_lines(
@@ -39,11 +39,41 @@ def label_lines(
         yield result
 
 
+def load_labeler(
+    export: str, batch_size: int = 64, device: Optional[str] = None, dtype: str = "fp32"
+) -> Any:
+    """
+    The `SemanticRoleLabeler` of an export, in eval mode, on `device` (default: `cuda` if torch
+    sees one, else `cpu`) with the encoder in `dtype` (`fp32`, or `bf16`/`fp16` on a GPU).
+    Raises `ValueError` naming what is wrong (device, dtype, export).
+    """
+    import torch
+
+    from srl_plugin.hf.labeler import SemanticRoleLabeler
+
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(DTYPES)}, not {dtype!r}")
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device}: torch sees no CUDA device")
+    if dtype != "fp32" and not device.startswith("cuda"):
+        raise ValueError(f"dtype {dtype} needs a CUDA device (on CPU use fp32)")
+    autocast = getattr(torch, DTYPES[dtype]) if DTYPES[dtype] else None
+    try:
+        labeler = SemanticRoleLabeler.from_pretrained(
+            export, device=device, batch_size=batch_size, autocast_dtype=autocast
+        )
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot load the export {export!r}: {error}") from None
+    labeler.model.eval()
+    return labeler
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args, argv if argv is not None else sys.argv[1:])
-    except _UsageError as error:
+    except (_UsageError, ValueError) as error:
         print(f"srl-label: error: {error}", file=sys.stderr)
         return 2
 
@@ -92,18 +122,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace, argv: List[str]) -> int:
-    import torch
-
-    from srl_plugin.hf.labeler import SemanticRoleLabeler
-
     for name in ("batch_size", "chunk_size"):
         if getattr(args, name) < 1:
-            raise _UsageError(f"--{name.replace('_', '-')} must be positive, not {getattr(args, name)}")
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise _UsageError(f"--device {device}: torch sees no CUDA device")
-    if args.dtype != "fp32" and not device.startswith("cuda"):
-        raise _UsageError(f"--dtype {args.dtype} needs a CUDA device (on CPU use fp32)")
+            raise _UsageError(
+                f"--{name.replace('_', '-')} must be positive, not {getattr(args, name)}"
+            )
     if args.resume and (args.output == "-" or args.format != "jsonl"):
         raise _UsageError("--resume needs --format jsonl and an output file (-o)")
     if args.input != "-" and not os.path.isfile(args.input):
@@ -112,14 +135,7 @@ def _run(args: argparse.Namespace, argv: List[str]) -> int:
     skip = _complete_lines(args.output) if args.resume else 0
     lines = _input_lines(args.input)
     jsonl = _is_jsonl(args, lines)
-    try:
-        dtype = getattr(torch, DTYPES[args.dtype]) if DTYPES[args.dtype] else None
-        labeler = SemanticRoleLabeler.from_pretrained(
-            args.export, device=device, batch_size=args.batch_size, autocast_dtype=dtype
-        )
-    except (OSError, ValueError) as error:
-        raise _UsageError(f"cannot load the export {args.export!r}: {error}") from None
-    labeler.model.eval()
+    labeler = load_labeler(args.export, args.batch_size, args.device, args.dtype)
 
     skipped = sum(1 for _ in itertools.islice(lines.iterator, skip))
     if skipped < skip:

@@ -45,7 +45,9 @@ def conll_block(result: Dict[str, Any]) -> str:
     columns = [convert_bio_tags_to_conll_format(verb["tags"]) for verb in verbs]
     lines = []
     for index, target in enumerate(targets):
-        cells = [target.ljust(_CONLL_WIDTH)] + [column[index].rjust(_CONLL_WIDTH) for column in columns]
+        cells = [target.ljust(_CONLL_WIDTH)] + [
+            column[index].rjust(_CONLL_WIDTH) for column in columns
+        ]
         lines.append(" ".join(cells).rstrip() + "\n")
     return "".join(lines) + "\n"
 
@@ -88,7 +90,7 @@ div.error { color: #a00; font-family: monospace; }
 def html_header(title: str = "Semantic role labels") -> str:
     """The start of the page: everything before the first sentence."""
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
         f"<h1>{html.escape(title)}</h1>\n"
     )
@@ -128,9 +130,7 @@ def _html_frame(words: Sequence[str], verb: Dict[str, Any]) -> str:
     pieces.extend(html.escape(word) for word in words[position:])
     score = verb.get("score")
     suffix = "" if score is None else f'<span class="frame-score">frame score {score:.2f}</span>'
-    return (
-        f'<div class="frame" data-verb="{html.escape(verb["verb"])}">{" ".join(pieces)}{suffix}</div>'
-    )
+    return f'<div class="frame" data-verb="{html.escape(verb["verb"])}">{" ".join(pieces)}{suffix}</div>'
 
 
 def _colour(role: str) -> str:

@@ -10,7 +10,6 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from srl_plugin.hf.words import word_spans
 
 
-
 @dataclass
 class UnreadableLine:
     """A line of an input file that is no item (not UTF-8, not a JSON object): labelling it gives
@@ -122,21 +121,21 @@ def read_line(line: Union[str, bytes], jsonl: bool) -> Tuple[str, Item]:
     """
     if isinstance(line, bytes):
         try:
-            line = line.decode("utf-8")
+            text = line.decode("utf-8")
         except UnicodeDecodeError as error:
             text = line.decode("utf-8", errors="replace").rstrip("\r\n")
             return text, UnreadableLine(
                 f"line is not valid UTF-8 (byte {line[error.start]:#04x} at offset {error.start})"
             )
-    text = line.rstrip("\r\n")
+    else:
+        text = line
+    text = text.rstrip("\r\n")
     if not jsonl:
         return text, text
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
-        return text, UnreadableLine(
-            f"line is not valid JSON ({error.msg} at column {error.colno})"
-        )
+        return text, UnreadableLine(f"line is not valid JSON ({error.msg} at column {error.colno})")
     if not isinstance(value, dict):
         return text, UnreadableLine(f"line must be a JSON object, not {type(value).__name__}")
     return text, value

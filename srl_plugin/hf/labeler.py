@@ -135,35 +135,35 @@ class SemanticRoleLabeler:
         results: List[Dict[str, Any]] = []
         for position, item in enumerate(items):
             try:
-                request: Optional[Request] = parse_item(item)
+                request = parse_item(item)
                 if request.predicates is None and self.model.predicate_classifier is None:
                     raise ValueError(NO_PREDICATE_HEAD)
             except ValueError as error:
                 if raise_errors:
                     raise ValueError(f"item {position}: {error}") from None
-                request = None
+                requests.append(None)
                 results.append({"error": str(error)})
             else:
+                requests.append(request)
                 result: Dict[str, Any] = {"words": request.words}
                 if request.offsets is not None:
                     result["word_offsets"] = [list(offset) for offset in request.offsets]
                 result["verbs"] = []
                 results.append(result)
-            requests.append(request)
         valid = [(i, r) for i, r in enumerate(requests) if r is not None]
         need_predicates = [r for _, r in valid if r.predicates is None]
         if need_predicates:
             found = self.find_predicates([r.words for r in need_predicates])
-            for request, predicates in zip(need_predicates, found):
-                request.predicates = predicates
+            for needing, predicates in zip(need_predicates, found):
+                needing.predicates = predicates
         frames = [(i, r, predicate) for i, r in valid for predicate in r.predicates or []]
         tags, probabilities = self._label_frames([(r.words, p) for _, r, p in frames])
-        for (i, request, predicate), frame_tags, frame_probabilities in zip(
+        for (i, framed, predicate), frame_tags, frame_probabilities in zip(
             frames, tags, probabilities
         ):
             results[i]["verbs"].append(
                 frame_result(
-                    request.words, predicate, frame_tags, frame_probabilities, request.offsets
+                    framed.words, predicate, frame_tags, frame_probabilities, framed.offsets
                 )
             )
         return results

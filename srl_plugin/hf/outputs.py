@@ -43,7 +43,7 @@ def frame_result(
         }
         _add_extras(argument, range(start, end + 1), probabilities, offsets)
         arguments.append(argument)
-    result = {
+    result: Dict[str, Any] = {
         "verb": " ".join(words[i] for i in predicate),
         "predicate_indices": list(predicate),
         "description": make_srl_string(words, tags),

@@ -18,7 +18,7 @@ import argparse
 import sys
 from typing import Any, Dict, List, Optional
 
-from srl_plugin.hf.cli import DTYPES, label_lines
+from srl_plugin.hf.cli import DTYPES, label_lines, load_labeler
 from srl_plugin.hf.formats import json_line
 
 
@@ -50,20 +50,9 @@ class SrlLabeler:
         dtype: str = "fp32",
         input_format: str = "text",
     ) -> None:
-        import torch
-
-        from srl_plugin.hf.labeler import SemanticRoleLabeler
-
         if input_format not in ("text", "jsonl"):
             raise ValueError(f"input_format must be 'text' or 'jsonl', not {input_format!r}")
-        if dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {sorted(DTYPES)}, not {dtype!r}")
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        autocast = getattr(torch, DTYPES[dtype]) if DTYPES[dtype] else None
-        self.labeler = SemanticRoleLabeler.from_pretrained(
-            export, device=device, batch_size=batch_size, autocast_dtype=autocast
-        )
-        self.labeler.model.eval()
+        self.labeler = load_labeler(export, batch_size, device, dtype)
         self.jsonl = input_format == "jsonl"
 
     def __call__(self, batch: Dict[str, Any]) -> Dict[str, Any]:

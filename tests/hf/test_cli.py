@@ -46,7 +46,9 @@ def test_text_jsonl_and_stdin_give_the_labelers_results(labeler, tiny_export, se
     jsonl.write_text("".join(json.dumps({"sentence": s}) + "\n" for s in sentences))
     expected = labeler.predict_batch(sentences)
     for source, stdin in ((text, None), (jsonl, None), ("-", text.read_bytes())):
-        result = srl_label(tiny_export, source, "--chunk-size", "7", "--batch-size", "5", stdin=stdin)
+        result = srl_label(
+            tiny_export, source, "--chunk-size", "7", "--batch-size", "5", stdin=stdin
+        )
         assert result.returncode == 0, result.stderr.decode()[-2000:]
         # Not a terminal: no progress bar, no summary.
         assert b" lines" not in result.stderr and b"lines/s" not in result.stderr

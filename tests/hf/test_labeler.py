@@ -3,6 +3,7 @@ import pytest
 from srl_plugin.hf.inputs import parse_item
 from srl_plugin.hf.words import split_words
 
+
 def test_split_words_without_spacy():
     assert split_words("I don't think it's 3.5 km.") == [
         "I",

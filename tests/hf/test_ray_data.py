@@ -21,7 +21,9 @@ FIXTURE = os.environ.get("SRL_PLUGIN_MODERN_FIXTURE", "")
 def export() -> str:
     path = os.path.join(FIXTURE, "export")
     if not os.path.isfile(os.path.join(path, "config.json")):
-        pytest.fail(f"no export at SRL_PLUGIN_MODERN_FIXTURE={FIXTURE!r}: run the AllenNLP tests first")
+        pytest.fail(
+            f"no export at SRL_PLUGIN_MODERN_FIXTURE={FIXTURE!r}: run the AllenNLP tests first"
+        )
     return path
 
 
@@ -68,7 +70,11 @@ def test_ray_data_output_equals_single_process(export, tmp_path):
         ray.shutdown()
     assert len(distributed) == len(lines) == len(single)
     results = [json.loads(line) for line in single]
-    assert [i for i, r in enumerate(results) if "error" in r] == [DEV_LINES, DEV_LINES + 1, DEV_LINES + 2]
+    assert [i for i, r in enumerate(results) if "error" in r] == [
+        DEV_LINES,
+        DEV_LINES + 1,
+        DEV_LINES + 2,
+    ]
     assert sum(len(r.get("verbs", [])) for r in results) > DEV_LINES
     mismatches = [i for i, (a, b) in enumerate(zip(distributed, single)) if a != b]
     assert not mismatches, (mismatches[:5], distributed[mismatches[0]], single[mismatches[0]])
