@@ -209,17 +209,18 @@ class SemanticRoleLabeler:
             batch_frames = [frame for _, frame in batch]
             output = self._forward(batch_frames)
             ids = self.model.decode(output.logits, [len(f.input_ids) for f in batch_frames])
-            # Shape: (batch_size, num_wordpieces, num_labels)
-            softmax = output.logits.float().softmax(-1).cpu()
+            # The probability of each wordpiece's tag on the decoded path, gathered on the device.
+            path = torch.zeros(output.logits.shape[:2], dtype=torch.long)
+            for row, frame_ids in enumerate(ids):
+                path[row, : len(frame_ids)] = torch.tensor(frame_ids)
+            # Shape: (batch_size, num_wordpieces, 1)
+            chosen = output.logits.float().softmax(-1).gather(-1, path.to(self.device)[..., None])
+            chosen_rows = chosen.squeeze(-1).cpu().tolist()
             for row, ((index, frame), frame_ids) in enumerate(zip(batch, ids)):
                 num_words = len(frames[index][0])
                 wordpiece_tags = [labels[i] for i in frame_ids]
                 tags[index] = frame.word_tags(wordpiece_tags, num_words)
-                # Shape: (num_wordpieces,)
-                chosen = softmax[row, : len(frame_ids)].gather(
-                    -1, torch.tensor(frame_ids).unsqueeze(-1)
-                )
-                probabilities[index] = frame.word_tags(chosen.squeeze(-1).tolist(), num_words, None)
+                probabilities[index] = frame.word_tags(chosen_rows[row], num_words, None)
         return tags, probabilities
 
     def _batches(
