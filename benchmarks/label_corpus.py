@@ -57,11 +57,13 @@ def run(command: Sequence[str], threads: int) -> Tuple[float, int]:
     """Runs a command to its end: (wall seconds, peak RSS in MiB of that process)."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     env.update(PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    started = time.perf_counter()
-    process = subprocess.Popen(list(command), env=env, cwd=str(ROOT), stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    with tempfile.TemporaryFile() as log:  # A file, not a pipe: a full pipe would block it.
+        started = time.perf_counter()
+        process = subprocess.Popen(list(command), env=env, cwd=str(ROOT), stderr=log)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        log.seek(0)
+        stderr = log.read().decode(errors="replace")
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"failed: {' '.join(command)}\n{stderr[-3000:]}")
     return elapsed, usage.ru_maxrss // 1024

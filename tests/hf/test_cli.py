@@ -108,7 +108,7 @@ def test_usage_errors_are_one_line(tiny_export, tmp_path):
 
 def test_interrupted_run_leaves_complete_lines_and_resumes(tiny_export, sentences, tmp_path):
     text = tmp_path / "big.txt"
-    text.write_text("\n".join(sentences * 20) + "\n")
+    text.write_text("\n".join(sentences * 8) + "\n")
     full = srl_label(tiny_export, text, "--chunk-size", "16")
     assert full.returncode == 0
     output = tmp_path / "out.jsonl"
