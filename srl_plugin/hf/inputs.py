@@ -3,20 +3,34 @@ What the labeler, the pipeline, the predictor and `srl-label` take: one item (a 
 a list of words, or a JSON object), validated into a `Request` with errors a person can act on.
 """
 
+import json
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from srl_plugin.hf.words import split_words
+from srl_plugin.hf.words import word_spans
 
-Item = Union[str, Sequence[str], Dict[str, Any]]
+
+@dataclass
+class UnreadableLine:
+    """A line of an input file that is no item (not UTF-8, not a JSON object): labelling it gives
+    `message` as its error, in its place."""
+
+    message: str
+
+
+Item = Union[str, Sequence[str], Dict[str, Any], UnreadableLine]
 
 
 @dataclass
 class Request:
-    """One item to label: its words and, if given, its predicates (lists of word indices)."""
+    """
+    One item to label: its words, its predicates (lists of word indices) if given, and for a
+    raw sentence each word's `(start, end)` character offsets in it.
+    """
 
     words: List[str]
     predicates: Optional[List[List[int]]]
+    offsets: Optional[List[Tuple[int, int]]] = None
 
 
 def parse_item(item: Item) -> Request:
@@ -27,10 +41,13 @@ def parse_item(item: Item) -> Request:
     is wrong.
     """
     predicates: Any = None
+    if isinstance(item, UnreadableLine):
+        raise ValueError(item.message)
     if isinstance(item, str):
-        words = split_words(item)
-        if not words:
+        spans = word_spans(item)
+        if not spans:
             raise ValueError("the sentence is empty (no words after removing whitespace)")
+        return Request([word for word, _, _ in spans], None, [(s, e) for _, s, e in spans])
     elif isinstance(item, dict):
         known = {"sentence", "tokens", "predicates"}
         unknown = sorted(set(item) - known)
@@ -47,7 +64,10 @@ def parse_item(item: Item) -> Request:
                 raise ValueError(
                     f"'sentence' must be a string, not {type(item['sentence']).__name__}"
                 )
-            return _with_predicates(parse_item(item["sentence"]).words, item.get("predicates"))
+            sentence = parse_item(item["sentence"])
+            request = _with_predicates(sentence.words, item.get("predicates"))
+            request.offsets = sentence.offsets
+            return request
         words = _check_words(item["tokens"], "'tokens'")
         predicates = item.get("predicates")
     elif isinstance(item, (list, tuple)):
@@ -91,3 +111,31 @@ def _with_predicates(words: List[str], predicates: Any) -> Request:
             raise ValueError("a predicate must have at least one word index")
         spans.append(sorted(span))
     return Request(words, spans)
+
+
+def read_line(line: Union[str, bytes], jsonl: bool) -> Tuple[str, Item]:
+    """
+    One line of an input file (its line break is dropped) as `(text, item)`: a sentence for a
+    text file, the JSON object for a JSONL file in the predictor's format, or an
+    `UnreadableLine` saying what is wrong with it.
+    """
+    if isinstance(line, bytes):
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            text = line.decode("utf-8", errors="replace").rstrip("\r\n")
+            return text, UnreadableLine(
+                f"line is not valid UTF-8 (byte {line[error.start]:#04x} at offset {error.start})"
+            )
+    else:
+        text = line
+    text = text.rstrip("\r\n")
+    if not jsonl:
+        return text, text
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        return text, UnreadableLine(f"line is not valid JSON ({error.msg} at column {error.colno})")
+    if not isinstance(value, dict):
+        return text, UnreadableLine(f"line must be a JSON object, not {type(value).__name__}")
+    return text, value

@@ -7,7 +7,8 @@ batched BIO-constrained Viterbi all live here or below, once.
 """
 
 import contextlib
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+import itertools
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -17,6 +18,17 @@ from srl_plugin.hf.labels import predicate_spans
 from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
 from srl_plugin.hf.outputs import frame_result
 from srl_plugin.hf.tokenization import WordPieceAligner
+
+# Items per chunk of `label_stream`: about 2,500 frames of EWT-like text, enough for sorting by
+# length to remove most padding, small enough to keep memory flat.
+DEFAULT_CHUNK_SIZE = 1024
+
+NO_PREDICATE_HEAD = (
+    "this model has no predicate-identification head (it was converted from an allennlp-models "
+    "srl_bert archive, or trained with predicate_head=false), so it cannot find predicates in a "
+    'raw sentence: give them as word indices, e.g. {"sentence": "The cat sat .", '
+    '"predicates": [2]} or {"tokens": ["The", "cat", "sat", "."], "predicates": [2]}'
+)
 
 
 class SemanticRoleLabeler:
@@ -83,51 +95,84 @@ class SemanticRoleLabeler:
         self, items: Sequence[Item], raise_errors: bool = True
     ) -> List[Dict[str, Any]]:
         """
-        The frames of many items, batched together.
+        The frames of many items, batched together (all of them sorted by length at once: for
+        inputs too large to hold in memory, use `label_stream`).
 
         Each verb entry has `verb`, `description` and `tags` as in allennlp-models' predictor,
-        plus `predicate_indices` and `arguments` (`role`, `start`, `end` (inclusive word
-        indices), `text`). Items without `predicates` get the predicates found by the model's
-        predicate-identification head.
+        plus `predicate_indices`, `score` (see `srl_plugin.hf.outputs`) and `arguments` (`role`,
+        `start`, `end` (inclusive word indices), `text`, `score`). For a raw sentence, the
+        result also has `word_offsets` (`[start, end]` character offsets of each word) and the
+        verb and each argument `char_start`/`char_end`. Items without `predicates` get the
+        predicates found by the model's predicate-identification head.
 
         With `raise_errors=False`, a bad item gives `{"error": "..."}` in its place and the others
         are still labelled; otherwise the first bad item raises `ValueError` naming its position.
         """
+        return self._label_chunk(items, raise_errors)
+
+    def label_stream(
+        self, items: Iterable[Item], chunk_size: int = DEFAULT_CHUNK_SIZE
+    ) -> Iterator[Dict[str, Any]]:
+        """
+        Labels an iterable of items of any length, yielding one result per item, in order, as
+        `predict_batch(raise_errors=False)` would (a bad item yields `{"error": "..."}`).
+
+        Items are read `chunk_size` at a time; the frames of a chunk are sorted by length before
+        batching, so a chunk of many sentences carries little padding, and memory holds one chunk
+        whatever the input's size.
+        """
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be positive, not {chunk_size}")
+        iterator = iter(items)
+        while True:
+            chunk = list(itertools.islice(iterator, chunk_size))
+            if not chunk:
+                return
+            yield from self._label_chunk(chunk, raise_errors=False)
+
+    def _label_chunk(self, items: Sequence[Item], raise_errors: bool) -> List[Dict[str, Any]]:
+        # The one batching engine behind predict_batch and label_stream.
         requests: List[Optional[Request]] = []
-        results: List[Optional[Dict[str, Any]]] = []
+        results: List[Dict[str, Any]] = []
         for position, item in enumerate(items):
             try:
-                requests.append(parse_item(item))
-                results.append(None)
+                request = parse_item(item)
+                if request.predicates is None and self.model.predicate_classifier is None:
+                    raise ValueError(NO_PREDICATE_HEAD)
             except ValueError as error:
                 if raise_errors:
                     raise ValueError(f"item {position}: {error}") from None
                 requests.append(None)
                 results.append({"error": str(error)})
+            else:
+                requests.append(request)
+                result: Dict[str, Any] = {"words": request.words}
+                if request.offsets is not None:
+                    result["word_offsets"] = [list(offset) for offset in request.offsets]
+                result["verbs"] = []
+                results.append(result)
         valid = [(i, r) for i, r in enumerate(requests) if r is not None]
-        need_predicates = [(i, r) for i, r in valid if r.predicates is None]
+        need_predicates = [r for _, r in valid if r.predicates is None]
         if need_predicates:
-            found = self.find_predicates([r.words for _, r in need_predicates])
-            for (_, request), predicates in zip(need_predicates, found):
-                request.predicates = predicates
-        frames = [(i, predicate) for i, request in valid for predicate in request.predicates or []]
-        tags = self.label_frames(
-            [(requests[i].words, predicate) for i, predicate in frames]  # type: ignore
-        )
-        for i, request in valid:
-            results[i] = {"words": request.words, "verbs": []}
-        for (i, predicate), frame_tags in zip(frames, tags):
-            words = requests[i].words  # type: ignore
-            results[i]["verbs"].append(frame_result(words, predicate, frame_tags))  # type: ignore
-        return results  # type: ignore
+            found = self.find_predicates([r.words for r in need_predicates])
+            for needing, predicates in zip(need_predicates, found):
+                needing.predicates = predicates
+        frames = [(i, r, predicate) for i, r in valid for predicate in r.predicates or []]
+        tags, probabilities = self._label_frames([(r.words, p) for _, r, p in frames])
+        for (i, framed, predicate), frame_tags, frame_probabilities in zip(
+            frames, tags, probabilities
+        ):
+            results[i]["verbs"].append(
+                frame_result(
+                    framed.words, predicate, frame_tags, frame_probabilities, framed.offsets
+                )
+            )
+        return results
 
     def find_predicates(self, sentences: Sequence[Sequence[str]]) -> List[List[List[int]]]:
         """The predicates (lists of word indices) that the predicate head finds in each sentence."""
         if self.model.predicate_classifier is None:
-            raise ValueError(
-                "this model has no predicate-identification head: give the predicates "
-                '("predicates": [word indices])'
-            )
+            raise ValueError(NO_PREDICATE_HEAD)
         windows = [
             (index, frame)
             for index, words in enumerate(sentences)
@@ -148,20 +193,36 @@ class SemanticRoleLabeler:
         self, frames: Sequence[Tuple[Sequence[str], Sequence[int]]]
     ) -> List[List[str]]:
         """BIO tags per word for each (words, predicate word indices) frame."""
+        return self._label_frames(frames)[0]
+
+    def _label_frames(
+        self, frames: Sequence[Tuple[Sequence[str], Sequence[int]]]
+    ) -> Tuple[List[List[str]], List[List[Optional[float]]]]:
+        # Tags per word and the probability of each word's tag (None outside the window).
         inputs = [
             wordpiece_frame(self.aligner, words, predicate, self.max_wordpieces)
             for words, predicate in frames
         ]
         labels = self.model.labels
-        tags: List[Optional[List[str]]] = [None] * len(inputs)
+        tags: List[Any] = [None] * len(inputs)
+        probabilities: List[Any] = [None] * len(inputs)
         for batch in self._batches(inputs):
             batch_frames = [frame for _, frame in batch]
             output = self._forward(batch_frames)
             ids = self.model.decode(output.logits, [len(f.input_ids) for f in batch_frames])
-            for (index, frame), frame_ids in zip(batch, ids):
+            # The probability of each wordpiece's tag on the decoded path, gathered on the device.
+            path = torch.zeros(output.logits.shape[:2], dtype=torch.long)
+            for row, frame_ids in enumerate(ids):
+                path[row, : len(frame_ids)] = torch.tensor(frame_ids)
+            # Shape: (batch_size, num_wordpieces, 1)
+            chosen = output.logits.float().softmax(-1).gather(-1, path.to(self.device)[..., None])
+            chosen_rows = chosen.squeeze(-1).cpu().tolist()
+            for row, ((index, frame), frame_ids) in enumerate(zip(batch, ids)):
+                num_words = len(frames[index][0])
                 wordpiece_tags = [labels[i] for i in frame_ids]
-                tags[index] = frame.word_tags(wordpiece_tags, len(frames[index][0]))
-        return tags  # type: ignore
+                tags[index] = frame.word_tags(wordpiece_tags, num_words)
+                probabilities[index] = frame.word_tags(chosen_rows[row], num_words, None)
+        return tags, probabilities
 
     def _batches(
         self, frames: Sequence[WordpieceFrame]

@@ -1,21 +1,72 @@
-"""The JSON of a labelled frame, as allennlp-models' predictor writes it (plus spans)."""
+"""
+The JSON of a labelled frame, as allennlp-models' predictor writes it, plus argument spans,
+scores and, for raw sentences, character offsets.
 
-from typing import Any, Dict, List, Sequence
+Scores are probabilities in [0, 1]: a word's is the softmax probability (over all tags, at the
+word's first wordpiece) of the tag that the constrained Viterbi path gave it. An argument's
+`score` is the mean over its words; a frame's `score` is the mean over every word of the
+sentence that the frame labels (the whole decoded path), so it is low when the model hesitated
+anywhere in the frame. They are confidences for ranking and filtering, not calibrated.
+"""
+
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from srl_plugin.hf.labels import PREDICATE_ROLE, bio_tags_to_spans, make_srl_string
 
+# Digits kept in the JSON: enough to rank by, short lines.
+SCORE_DIGITS = 4
 
-def frame_result(words: Sequence[str], predicate: Sequence[int], tags: List[str]) -> Dict[str, Any]:
-    """One entry of `"verbs"`: the predicate, its tags, description and arguments as spans."""
-    arguments = [
-        {"role": role, "start": start, "end": end, "text": " ".join(words[start : end + 1])}
-        for role, start, end in bio_tags_to_spans(tags)
-        if role != PREDICATE_ROLE
-    ]
-    return {
+
+def frame_result(
+    words: Sequence[str],
+    predicate: Sequence[int],
+    tags: List[str],
+    probabilities: Optional[Sequence[Optional[float]]] = None,
+    offsets: Optional[Sequence[Tuple[int, int]]] = None,
+) -> Dict[str, Any]:
+    """
+    One entry of `"verbs"`: the predicate, its tags, description and arguments as spans
+    (`start`, `end`: inclusive word indices). With `probabilities` (per word, `None` outside the
+    frame's window), the frame and each argument get a `score`; with `offsets` (per word
+    `(start, end)` character offsets in the raw sentence), the predicate and each argument get
+    `char_start`/`char_end`, so that `sentence[char_start:char_end]` is the text as written.
+    """
+    arguments = []
+    for role, start, end in bio_tags_to_spans(tags):
+        if role == PREDICATE_ROLE:
+            continue
+        argument: Dict[str, Any] = {
+            "role": role,
+            "start": start,
+            "end": end,
+            "text": " ".join(words[start : end + 1]),
+        }
+        _add_extras(argument, range(start, end + 1), probabilities, offsets)
+        arguments.append(argument)
+    result: Dict[str, Any] = {
         "verb": " ".join(words[i] for i in predicate),
         "predicate_indices": list(predicate),
         "description": make_srl_string(words, tags),
         "tags": tags,
         "arguments": arguments,
     }
+    _add_extras(result, range(len(words)), probabilities, None)
+    if offsets is not None:
+        result["char_start"] = offsets[min(predicate)][0]
+        result["char_end"] = offsets[max(predicate)][1]
+    return result
+
+
+def _add_extras(
+    target: Dict[str, Any],
+    words: range,
+    probabilities: Optional[Sequence[Optional[float]]],
+    offsets: Optional[Sequence[Tuple[int, int]]],
+) -> None:
+    if probabilities is not None:
+        known = [p for p in (probabilities[i] for i in words) if p is not None]
+        if known:
+            target["score"] = round(sum(known) / len(known), SCORE_DIGITS)
+    if offsets is not None:
+        target["char_start"] = offsets[words[0]][0]
+        target["char_end"] = offsets[words[-1]][1]

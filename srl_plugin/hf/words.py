@@ -1,8 +1,8 @@
-"""Raw sentences to words, without spaCy."""
+"""Raw sentences to words, without spaCy, keeping each word's character offsets."""
 
 import re
 import unicodedata
-from typing import List
+from typing import List, Tuple
 
 # Words of a raw sentence: clitics split as in the Penn Treebank ("do n't", "it 's"), runs of
 # letters/digits (with inner hyphens or dots) and single punctuation marks.
@@ -17,18 +17,35 @@ def split_words(sentence: str) -> List[str]:
     (as BERT's tokenizer does), each CJK ideograph is a word (as in BERT), clitics and
     punctuation are split off Penn Treebank style.
     """
-    kept = []
-    for character in sentence:
+    return [word for word, _, _ in word_spans(sentence)]
+
+
+def word_spans(sentence: str) -> List[Tuple[str, int, int]]:
+    """
+    The words of `split_words` with their character offsets: `(word, start, end)`, where
+    `sentence[start:end]` is the word as written. It equals the word unless a dropped control or
+    format character (e.g. a zero-width space) stood inside it; the offsets then cover it too.
+    """
+    kept: List[str] = []
+    # For each character of `kept`, the position in `sentence` it came from.
+    origin: List[int] = []
+    for position, character in enumerate(sentence):
         category = unicodedata.category(character)
-        if character in "\t\n\r" or character.isspace():
+        if character.isspace():
             kept.append(" ")
+            origin.append(position)
         elif category in ("Cc", "Cf", "Cs", "Co", "Cn"):
             continue
         elif _is_cjk(character):
             kept.append(f" {character} ")
+            origin.extend([position] * 3)
         else:
             kept.append(character)
-    return _WORD.findall("".join(kept))
+            origin.append(position)
+    return [
+        (match.group(), origin[match.start()], origin[match.end() - 1] + 1)
+        for match in _WORD.finditer("".join(kept))
+    ]
 
 
 def _is_cjk(character: str) -> bool:

@@ -3,7 +3,6 @@
 `SemanticRoleLabeler` (no spaCy: predicates come from the model's predicate head).
 """
 
-import json
 import logging
 from typing import Any, Dict, List
 
@@ -12,7 +11,8 @@ from allennlp.data import DatasetReader, Instance
 from allennlp.models import Model
 from allennlp.predictors.predictor import Predictor
 
-from srl_plugin.hf.inputs import parse_item
+from srl_plugin.hf.formats import json_line
+from srl_plugin.hf.inputs import UnreadableLine, parse_item, read_line
 from srl_plugin.hf.labeler import SemanticRoleLabeler
 from srl_plugin.hf.outputs import frame_result
 
@@ -28,11 +28,14 @@ class HfSrlPredictor(Predictor):
     Takes JSON lines with `"sentence"` (a string) or `"tokens"` (a list of words) and optional
     `"predicates"` (word indices; a list of indices is one multi-word predicate), and writes
     `{"words": [...], "verbs": [{"verb", "description", "tags", "predicate_indices",
-    "arguments"}]}` per line, as allennlp-models' predictor does (plus the last two keys).
+    "arguments", "score"}]}` per line, as allennlp-models' predictor does (plus the last three
+    keys; a `"sentence"` also gets character offsets: see `SemanticRoleLabeler.predict_batch`).
 
     A bad line (not JSON, wrong keys or types, empty sentence, predicate index outside the
-    sentence) is answered with `{"error": "...", "line": ...}` and the other lines are still
-    predicted. Sentences longer than the encoder are labelled in windows around each predicate.
+    sentence, or no `"predicates"` for a model without a predicate-identification head, such as
+    a converted allennlp-models `srl_bert` archive) is answered with `{"error": "...", "input":
+    ...}` and the other lines are still predicted. Sentences longer than the encoder are labelled
+    in windows around each predicate.
 
     # Parameters
 
@@ -47,26 +50,13 @@ class HfSrlPredictor(Predictor):
         self.labeler = SemanticRoleLabeler(model.hf_model, model.aligner, batch_size=batch_size)
 
     def load_line(self, line: str) -> JsonDict:
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as error:
-            message = f"line is not valid JSON ({error.msg} at column {error.colno})"
-            return {_ERROR: message, _LINE: line.rstrip("\n")}
-        if not isinstance(value, dict):
-            message = f"line must be a JSON object, not {type(value).__name__}"
-            return {_ERROR: message, _LINE: line.rstrip("\n")}
-        return value
+        text, item = read_line(line, jsonl=True)
+        if isinstance(item, UnreadableLine):
+            return {_ERROR: item.message, _LINE: text}
+        return item  # type: ignore
 
     def dump_line(self, outputs: JsonDict) -> str:
-        # Readable UTF-8 where possible; a lone surrogate that came in (JSON allows "\ud800")
-        # cannot be encoded, so such a line is written with ASCII escapes instead of killing
-        # the run and every line after it.
-        line = json.dumps(outputs, ensure_ascii=False)
-        try:
-            line.encode("utf-8")
-        except UnicodeEncodeError:
-            line = json.dumps(outputs, ensure_ascii=True)
-        return line + "\n"
+        return json_line(outputs)
 
     def predict(self, sentence: str) -> JsonDict:
         return self.predict_json({"sentence": sentence})

@@ -1,27 +1,7 @@
 import pytest
-import torch
-from transformers import BertConfig
 
-from srl_plugin.hf.export import build_srl_model, to_srl_names
-from srl_plugin.hf.weights import read_weights
 from srl_plugin.hf.inputs import parse_item
-from srl_plugin.hf.labeler import SemanticRoleLabeler
 from srl_plugin.hf.words import split_words
-from srl_plugin.hf.tokenization import WordPieceAligner
-
-LABELS = ["O", "B-V", "I-V", "B-ARG0", "I-ARG0", "B-ARG1", "I-ARG1"]
-
-
-@pytest.fixture(scope="module")
-def labeler(tiny_bert):
-    config = BertConfig.from_pretrained(tiny_bert)
-    torch.manual_seed(0)  # the fresh heads, whatever ran before
-    model = build_srl_model(config, to_srl_names(read_weights(tiny_bert)), LABELS, tiny_bert)
-    with torch.no_grad():  # A head that finds predicates and arguments, so outputs are not empty.
-        model.predicate_classifier.bias.copy_(torch.tensor([0.0, 0.5, -5.0]))
-    return SemanticRoleLabeler(
-        model.eval(), WordPieceAligner.from_pretrained(tiny_bert), batch_size=4
-    )
 
 
 def test_split_words_without_spacy():

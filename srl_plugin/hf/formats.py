@@ -1,0 +1,161 @@
+"""
+Writers for labelled results (the dictionaries of `SemanticRoleLabeler.predict_batch`): JSON
+lines, the CoNLL columns that `srl-eval.pl` reads, and a self-contained HTML page. Each writer
+turns one result into one complete record (a line, a block, a section), so a stream of them can
+be written as it is produced and cut only between records.
+"""
+
+import html
+import json
+from typing import Any, Callable, Dict, List, Sequence, Tuple
+
+from srl_plugin.hf.labels import PREDICATE_ROLE, bio_tags_to_spans, convert_bio_tags_to_conll_format
+
+FORMATS = ("jsonl", "conll", "html")
+# The column widths of allennlp-models' write_conll_formatted_tags_to_file.
+_CONLL_WIDTH = 15
+
+
+def json_line(result: Dict[str, Any]) -> str:
+    """One JSON line, readable UTF-8 where possible, with a final newline."""
+    line = json.dumps(result, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate that came in (JSON allows "\ud800") cannot be encoded as UTF-8: this
+        # line is written with ASCII escapes instead of killing the run.
+        line = json.dumps(result, ensure_ascii=True)
+    return line + "\n"
+
+
+def conll_block(result: Dict[str, Any]) -> str:
+    """
+    One sentence in the CoNLL-2005 SRL columns read by `srl-eval.pl` (and written by
+    allennlp-models' `write_to_conll_eval_file`): per word, the predicate column (the word where
+    a frame's predicate starts, `-` elsewhere), then one bracketed column per frame in the order
+    of the predicates in the sentence, then a blank line. An error result gives no block.
+    """
+    if "error" in result:
+        return ""
+    words = result["words"]
+    verbs = sorted(result["verbs"], key=lambda verb: verb["predicate_indices"][0])
+    targets = ["-"] * len(words)
+    for verb in verbs:
+        targets[verb["predicate_indices"][0]] = _conll_word(words[verb["predicate_indices"][0]])
+    columns = [convert_bio_tags_to_conll_format(verb["tags"]) for verb in verbs]
+    lines = []
+    for index, target in enumerate(targets):
+        cells = [target.ljust(_CONLL_WIDTH)] + [
+            column[index].rjust(_CONLL_WIDTH) for column in columns
+        ]
+        lines.append(" ".join(cells).rstrip() + "\n")
+    return "".join(lines) + "\n"
+
+
+def _conll_word(word: str) -> str:
+    # srl-eval.pl splits lines on whitespace and takes "-" for "no predicate here".
+    word = "_".join(word.split())
+    return "_" if word == "-" else word
+
+
+# Colours of the roles: the core arguments, modifiers and the predicate, as in displaCy's palette.
+_COLOURS = {
+    PREDICATE_ROLE: "#ff8197",
+    "ARG0": "#7aecec",
+    "ARG1": "#bfeeb7",
+    "ARG2": "#feca74",
+    "ARG3": "#aa9cfc",
+    "ARG4": "#c887fb",
+    "ARG5": "#9cc9cc",
+}
+_MODIFIER_COLOUR = "#e4e7d2"
+_OTHER_COLOUR = "#ddd"
+
+_STYLE = """
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em;
+       color: #222; background: #fff; }
+h1 { font-size: 1.3em; }
+section.sentence { border-bottom: 1px solid #ddd; padding: 0.6em 0 1em; }
+p.words { font-size: 1.05em; margin: 0.2em 0 0.6em; color: #555; }
+div.frame { line-height: 2.6; margin: 0.2em 0; }
+span.frame-score { font-size: 0.7em; color: #888; margin-left: 0.8em; }
+mark.role { padding: 0.25em 0.45em; margin: 0 0.15em; border-radius: 0.35em;
+            box-decoration-break: clone; -webkit-box-decoration-break: clone; }
+mark.role span.label { font-size: 0.62em; font-weight: bold; text-transform: uppercase;
+                       vertical-align: middle; margin-left: 0.45em; }
+div.error { color: #a00; font-family: monospace; }
+"""
+
+
+def html_header(title: str = "Semantic role labels") -> str:
+    """The start of the page: everything before the first sentence."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+        f"<h1>{html.escape(title)}</h1>\n"
+    )
+
+
+def html_footer() -> str:
+    return "</body>\n</html>\n"
+
+
+def html_section(result: Dict[str, Any]) -> str:
+    """One sentence: its words, then each frame as coloured role spans over the sentence."""
+    if "error" in result:
+        return f'<section class="sentence"><div class="error">{html.escape(result["error"])}</div></section>\n'
+    words = result["words"]
+    parts = ['<section class="sentence">', f'<p class="words">{html.escape(" ".join(words))}</p>']
+    for verb in result["verbs"]:
+        parts.append(_html_frame(words, verb))
+    parts.append("</section>\n")
+    return "\n".join(parts)
+
+
+def _html_frame(words: Sequence[str], verb: Dict[str, Any]) -> str:
+    scores = {(a["start"], a["end"]): a.get("score") for a in verb["arguments"]}
+    pieces: List[str] = []
+    position = 0
+    for role, start, end in bio_tags_to_spans(verb["tags"]):
+        pieces.extend(html.escape(word) for word in words[position:start])
+        text = html.escape(" ".join(words[start : end + 1]))
+        score = scores.get((start, end))
+        title = role if score is None else f"{role} {score:.2f}"
+        pieces.append(
+            f'<mark class="role" data-role="{html.escape(role)}" title="{html.escape(title)}" '
+            f'style="background: {_colour(role)}">{text}'
+            f'<span class="label">{html.escape(role)}</span></mark>'
+        )
+        position = end + 1
+    pieces.extend(html.escape(word) for word in words[position:])
+    score = verb.get("score")
+    suffix = "" if score is None else f'<span class="frame-score">frame score {score:.2f}</span>'
+    return f'<div class="frame" data-verb="{html.escape(verb["verb"])}">{" ".join(pieces)}{suffix}</div>'
+
+
+def _colour(role: str) -> str:
+    base = role[2:] if role[:2] in ("R-", "C-") else role
+    if base in _COLOURS:
+        return _COLOURS[base]
+    return _MODIFIER_COLOUR if base.startswith("ARGM") else _OTHER_COLOUR
+
+
+def render_html(results: Any, title: str = "Semantic role labels") -> str:
+    """
+    One self-contained HTML page (inline CSS, no script, nothing fetched) showing each frame of
+    a result, or of a list of results, as coloured role spans over its sentence.
+    """
+    if isinstance(results, dict):
+        results = [results]
+    return html_header(title) + "".join(html_section(r) for r in results) + html_footer()
+
+
+def record_writer(output_format: str) -> Tuple[str, Callable[[Dict[str, Any]], str], str]:
+    """`(header, record_of_one_result, footer)` of `output_format` (jsonl, conll or html)."""
+    if output_format == "jsonl":
+        return "", json_line, ""
+    if output_format == "conll":
+        return "", conll_block, ""
+    if output_format == "html":
+        return html_header(), html_section, html_footer()
+    raise ValueError(f"unknown output format {output_format!r}: expected one of {FORMATS}")

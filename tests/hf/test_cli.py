@@ -1,0 +1,154 @@
+"""`srl-label`: text, JSONL and stdin in; bad lines answered in place; interrupted runs resumed."""
+
+import configparser
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import EWT_SAMPLE, PROJECT_ROOT
+from tests.conll import read_conll_sentences
+
+
+def srl_label(*args, stdin=None, **kwargs):
+    """`srl-label ARGS` in a subprocess (the module behind the console script, this checkout)."""
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), OMP_NUM_THREADS="1")
+    command = [sys.executable, "-m", "srl_plugin.hf.cli", *map(str, args)]
+    return subprocess.run(
+        command, input=stdin, capture_output=True, env=env, cwd=str(PROJECT_ROOT), **kwargs
+    )
+
+
+def json_lines(data: bytes):
+    return [json.loads(line) for line in data.decode("utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def sentences():
+    return [" ".join(words) for words, _ in read_conll_sentences(str(EWT_SAMPLE))][:60]
+
+
+def test_console_script_is_declared():
+    config = configparser.ConfigParser()
+    config.read(PROJECT_ROOT / "setup.cfg")
+    scripts = config["options.entry_points"]["console_scripts"]
+    assert "srl-label = srl_plugin.hf.cli:main" in scripts
+
+
+def test_text_jsonl_and_stdin_give_the_labelers_results(labeler, tiny_export, sentences, tmp_path):
+    text = tmp_path / "input.txt"
+    text.write_text("\n".join(sentences) + "\n", encoding="utf-8")
+    jsonl = tmp_path / "input.jsonl"
+    jsonl.write_text("".join(json.dumps({"sentence": s}) + "\n" for s in sentences))
+    expected = labeler.predict_batch(sentences)
+    for source, stdin in ((text, None), (jsonl, None), ("-", text.read_bytes())):
+        result = srl_label(
+            tiny_export, source, "--chunk-size", "7", "--batch-size", "5", stdin=stdin
+        )
+        assert result.returncode == 0, result.stderr.decode()[-2000:]
+        # Not a terminal: no progress bar, no summary.
+        assert b" lines" not in result.stderr and b"lines/s" not in result.stderr
+        outputs = json_lines(result.stdout)
+        assert len(outputs) == len(sentences)
+        for output, wanted in zip(outputs, expected):
+            assert output["words"] == wanted["words"]
+            assert output["word_offsets"] == wanted["word_offsets"]
+            assert [v["tags"] for v in output["verbs"]] == [v["tags"] for v in wanted["verbs"]]
+    # Labelled at all: the tiny model finds predicates.
+    assert sum(len(o["verbs"]) for o in outputs) > 20
+
+
+def test_bad_lines_are_answered_in_place(tiny_export, tmp_path):
+    lines = [
+        json.dumps({"sentence": "The man said it ."}).encode(),
+        b"this is not json",
+        b"[1, 2]",
+        json.dumps({"sentence": "   "}).encode(),
+        json.dumps({"tokens": ["a", "b"], "predicates": [5]}).encode(),
+        b'{"sentence": "caf\xe9 latin-1"}',
+        json.dumps({"tokens": ["I", "want", "to", "go"], "predicates": [1, 3]}).encode(),
+        b"",
+    ]
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    result = srl_label(tiny_export, path, "-o", tmp_path / "out.jsonl")
+    assert result.returncode == 0, result.stderr.decode()
+    outputs = json_lines((tmp_path / "out.jsonl").read_bytes())
+    assert len(outputs) == len(lines)
+    errors = {i: o["error"] for i, o in enumerate(outputs) if "error" in o}
+    assert sorted(errors) == [1, 2, 3, 4, 5, 7]
+    assert "not valid JSON" in errors[1] and outputs[1]["input"] == "this is not json"
+    assert "must be a JSON object, not list" in errors[2]
+    assert "empty" in errors[3] and "predicate index 5 is outside" in errors[4]
+    assert "not valid UTF-8 (byte 0xe9" in errors[5] and "latin-1" in outputs[5]["input"]
+    assert [v["verb"] for v in outputs[6]["verbs"]] == ["want", "go"]
+    assert outputs[0]["words"] == ["The", "man", "said", "it", "."]
+
+
+def test_usage_errors_are_one_line(tiny_export, tmp_path):
+    text = tmp_path / "input.txt"
+    text.write_text("A sentence .\n")
+    cases = [
+        ((tmp_path / "nowhere", text), "cannot load the export"),
+        ((tiny_export, tmp_path / "missing.txt"), "is not a file"),
+        ((tiny_export, text, "--dtype", "bf16", "--device", "cpu"), "needs a CUDA device"),
+        ((tiny_export, text, "--resume"), "--resume needs --format jsonl and an output file"),
+        ((tiny_export, text, "--batch-size", "0"), "--batch-size must be positive"),
+    ]
+    for args, message in cases:
+        result = srl_label(*args)
+        assert result.returncode == 2
+        stderr = result.stderr.decode()
+        assert message in stderr and "Traceback" not in stderr, stderr
+
+
+def test_interrupted_run_leaves_complete_lines_and_resumes(tiny_export, sentences, tmp_path):
+    text = tmp_path / "big.txt"
+    text.write_text("\n".join(sentences * 8) + "\n")
+    full = srl_label(tiny_export, text, "--chunk-size", "16")
+    assert full.returncode == 0
+    output = tmp_path / "out.jsonl"
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), OMP_NUM_THREADS="1")
+    args = [tiny_export, text, "-o", output, "--chunk-size", "16"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "srl_plugin.hf.cli", *map(str, args)],
+        env=env,
+        stderr=subprocess.PIPE,
+        cwd=str(PROJECT_ROOT),
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and (not output.exists() or output.stat().st_size < 20000):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr.decode()
+    assert "Resume with:" in stderr.decode() and "--resume" in stderr.decode()
+    partial = output.read_bytes()
+    assert partial.endswith(b"\n")
+    done = json_lines(partial)
+    assert 0 < len(done) < len(sentences) * 40
+    # A crash mid-write leaves half a line: --resume cuts it off and goes on from there.
+    output.write_bytes(partial + b'{"words": ["half')
+    resumed = srl_label(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr.decode()
+    assert output.read_bytes() == full.stdout
+
+
+def test_conll_and_html_formats(tiny_export, sentences, tmp_path):
+    text = tmp_path / "input.txt"
+    text.write_text("\n".join(sentences[:5] + [""]) + "\n")
+    jsonl = json_lines(srl_label(tiny_export, text).stdout)
+    conll = srl_label(tiny_export, text, "--format", "conll").stdout.decode()
+    blocks = conll.split("\n\n")[:-1]
+    assert len(blocks) == 5  # The empty line's error gives no block.
+    for block, result in zip(blocks, jsonl):
+        rows = [line.split() for line in block.split("\n")]
+        assert len(rows) == len(result["words"])
+        assert all(len(row) == 1 + len(result["verbs"]) for row in rows)
+    page = srl_label(tiny_export, text, "--format", "html").stdout.decode()
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert page.count('<section class="sentence">') == 6
