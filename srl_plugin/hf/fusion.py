@@ -12,7 +12,7 @@ version from 4.20 to 5.x accepts for eager and SDPA attention; the BERT-style en
 (BERT, RoBERTa, XLM-R, ELECTRA) all keep their layers in `encoder.layer`.
 """
 
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -28,7 +28,7 @@ def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Ten
     return (1.0 - mask) * torch.finfo(dtype).min
 
 
-def encoder_layers(encoder_model: nn.Module) -> Sequence[nn.Module]:
+def encoder_layers(encoder_model: nn.Module) -> Any:
     """The transformer layers of a BERT-style encoder, raising for encoders laid out otherwise."""
     layers = getattr(getattr(encoder_model, "encoder", None), "layer", None)
     if not isinstance(layers, nn.ModuleList):
@@ -76,10 +76,9 @@ def shared_encoding(
     Shape `(batch_size, num_wordpieces, hidden_size)`: the embeddings (token type 0 throughout)
     and the first `fusion_layer` layers, the part of the encoder that no predicate marker reaches.
     """
-    hidden = encoder_model.embeddings(
-        input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids)
-    )
-    project = getattr(encoder_model, "embeddings_project", None)  # ELECTRA's smaller embeddings
+    embeddings: Any = encoder_model.embeddings
+    hidden = embeddings(input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids))
+    project: Any = getattr(encoder_model, "embeddings_project", None)  # ELECTRA's embeddings
     if project is not None:
         hidden = project(hidden)
     return run_layers(encoder_layers(encoder_model)[:fusion_layer], hidden, attention_mask)
@@ -104,7 +103,7 @@ def marked_encoding(
 def fused_encoding(
     encoder_model: nn.Module,
     marker: torch.Tensor,
-    input_ids: torch.Tensor,
+    input_ids: Optional[torch.Tensor],
     attention_mask: Optional[torch.Tensor],
     token_type_ids: Optional[torch.Tensor],
     fusion_layer: int,
@@ -114,6 +113,8 @@ def fused_encoding(
     the shared part computed once per distinct sentence in the batch, and the shared encoding of
     every frame's sentence (what the predicate head reads).
     """
+    if input_ids is None:
+        raise ValueError("a fused model takes input_ids (no inputs_embeds)")
     if attention_mask is None:
         attention_mask = torch.ones_like(input_ids)
     if token_type_ids is None:

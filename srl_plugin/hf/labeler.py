@@ -11,13 +11,22 @@ import itertools
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
+from transformers import PreTrainedModel
 
-from srl_plugin.hf.frames import WordpieceFrame, sentence_frames, wordpiece_frame
+from srl_plugin.hf.frames import (
+    WordpieceFrame,
+    config_max_wordpieces,
+    sentence_frames,
+    wordpiece_frame,
+)
 from srl_plugin.hf.inputs import Item, Request, parse_item
 from srl_plugin.hf.labels import predicate_spans
-from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
 from srl_plugin.hf.outputs import frame_result
-from srl_plugin.hf.tokenization import WordPieceAligner
+from srl_plugin.hf.tokenization import Aligner
+
+# Shared encodings of sentence windows (fused models), keyed by the window's input ids:
+# tensors of shape (num_wordpieces, hidden_size).
+SharedEncodings = Dict[Tuple[int, ...], torch.Tensor]
 
 # Items per chunk of `label_stream`: about 2,500 frames of EWT-like text, enough for sorting by
 # length to remove most padding, small enough to keep memory flat.
@@ -37,9 +46,9 @@ class SemanticRoleLabeler:
 
     # Parameters
 
-    model : `BertForSemanticRoleLabeling`
+    model : `PreTrainedModel`
         The model (from an export, or an AllenNLP `hf_srl` model's `hf_model`).
-    aligner : `WordPieceAligner`
+    aligner : `Aligner`
         Its tokenizer.
     device : `str` or `torch.device`, optional
         Where to run; default the model's device.
@@ -52,8 +61,8 @@ class SemanticRoleLabeler:
 
     def __init__(
         self,
-        model: BertForSemanticRoleLabeling,
-        aligner: WordPieceAligner,
+        model: PreTrainedModel,
+        aligner: Aligner,
         device: Optional[Union[str, torch.device]] = None,
         batch_size: int = 64,
         autocast_dtype: Optional[torch.dtype] = None,
@@ -66,7 +75,7 @@ class SemanticRoleLabeler:
             self.model.to(device)
         self.batch_size = batch_size
         self.autocast_dtype = autocast_dtype
-        self.max_wordpieces = model.config.max_position_embeddings
+        self.max_wordpieces = config_max_wordpieces(model.config)
 
     @classmethod
     def from_pretrained(
@@ -153,12 +162,15 @@ class SemanticRoleLabeler:
                 results.append(result)
         valid = [(i, r) for i, r in enumerate(requests) if r is not None]
         need_predicates = [r for _, r in valid if r.predicates is None]
+        # With a fused model, the sentences' shared encodings from predicate identification are
+        # kept for labelling their frames, so the lower layers run once per sentence.
+        shared: Optional[SharedEncodings] = {} if self.model.predicate_fusion_layer else None
         if need_predicates:
-            found = self.find_predicates([r.words for r in need_predicates])
+            found = self.find_predicates([r.words for r in need_predicates], shared)
             for needing, predicates in zip(need_predicates, found):
                 needing.predicates = predicates
         frames = [(i, r, predicate) for i, r in valid for predicate in r.predicates or []]
-        tags, probabilities = self._label_frames([(r.words, p) for _, r, p in frames])
+        tags, probabilities = self._label_frames([(r.words, p) for _, r, p in frames], shared)
         for (i, framed, predicate), frame_tags, frame_probabilities in zip(
             frames, tags, probabilities
         ):
@@ -169,8 +181,13 @@ class SemanticRoleLabeler:
             )
         return results
 
-    def find_predicates(self, sentences: Sequence[Sequence[str]]) -> List[List[List[int]]]:
-        """The predicates (lists of word indices) that the predicate head finds in each sentence."""
+    def find_predicates(
+        self, sentences: Sequence[Sequence[str]], shared: Optional[SharedEncodings] = None
+    ) -> List[List[List[int]]]:
+        """
+        The predicates (lists of word indices) that the predicate head finds in each sentence.
+        With a fused model and a `shared` dict, the windows' shared encodings are kept there.
+        """
         if self.model.predicate_classifier is None:
             raise ValueError(NO_PREDICATE_HEAD)
         windows = [
@@ -180,9 +197,16 @@ class SemanticRoleLabeler:
         ]
         labels: List[List[int]] = [[0] * len(words) for words in sentences]
         for batch in self._batches([frame for _, frame in windows]):
-            output = self._forward([frame for _, frame in batch])
+            batch_frames = [frame for _, frame in batch]
+            if self.model.predicate_fusion_layer:
+                encodings, predicate_logits = self._encode(batch_frames)
+                if shared is not None:
+                    for frame, encoding in zip(batch_frames, encodings):
+                        shared[tuple(frame.input_ids)] = encoding[: len(frame.input_ids)]
+            else:
+                predicate_logits = self._forward(batch_frames).predicate_logits
             # Shape: (batch_size, num_wordpieces)
-            predicted = output.predicate_logits.argmax(-1).tolist()
+            predicted = predicate_logits.argmax(-1).tolist()
             for (window_index, frame), row in zip(batch, predicted):
                 sentence = windows[window_index][0]
                 for word, offset in frame.word_offsets():
@@ -196,9 +220,12 @@ class SemanticRoleLabeler:
         return self._label_frames(frames)[0]
 
     def _label_frames(
-        self, frames: Sequence[Tuple[Sequence[str], Sequence[int]]]
+        self,
+        frames: Sequence[Tuple[Sequence[str], Sequence[int]]],
+        shared: Optional[SharedEncodings] = None,
     ) -> Tuple[List[List[str]], List[List[Optional[float]]]]:
-        # Tags per word and the probability of each word's tag (None outside the window).
+        # Tags per word and the probability of each word's tag (None outside the window). A
+        # fused model reuses the sentences' encodings in `shared` and encodes the others once.
         inputs = [
             wordpiece_frame(self.aligner, words, predicate, self.max_wordpieces)
             for words, predicate in frames
@@ -208,14 +235,17 @@ class SemanticRoleLabeler:
         probabilities: List[Any] = [None] * len(inputs)
         for batch in self._batches(inputs):
             batch_frames = [frame for _, frame in batch]
-            output = self._forward(batch_frames)
-            ids = self.model.decode(output.logits, [len(f.input_ids) for f in batch_frames])
+            if self.model.predicate_fusion_layer:
+                logits = self._label_fused(batch_frames, {} if shared is None else shared)
+            else:
+                logits = self._forward(batch_frames).logits
+            ids = self.model.decode(logits, [len(f.input_ids) for f in batch_frames])
             # The probability of each wordpiece's tag on the decoded path, gathered on the device.
-            path = torch.zeros(output.logits.shape[:2], dtype=torch.long)
+            path = torch.zeros(logits.shape[:2], dtype=torch.long)
             for row, frame_ids in enumerate(ids):
                 path[row, : len(frame_ids)] = torch.tensor(frame_ids)
             # Shape: (batch_size, num_wordpieces, 1)
-            chosen = output.logits.float().softmax(-1).gather(-1, path.to(self.device)[..., None])
+            chosen = logits.float().softmax(-1).gather(-1, path.to(self.device)[..., None])
             chosen_rows = chosen.squeeze(-1).cpu().tolist()
             for row, ((index, frame), frame_ids) in enumerate(zip(batch, ids)):
                 num_words = len(frames[index][0])
@@ -232,7 +262,41 @@ class SemanticRoleLabeler:
         for begin in range(0, len(order), self.batch_size):
             yield [(i, frames[i]) for i in order[begin : begin + self.batch_size]]
 
-    def _forward(self, frames: Sequence[WordpieceFrame]) -> Any:
+    def _encode(self, frames: Sequence[WordpieceFrame]) -> Tuple[torch.Tensor, Any]:
+        # Fused models: the shared encodings and predicate logits of sentence windows.
+        input_ids, attention_mask, _ = self._tensors(frames)
+        with torch.no_grad(), self._autocast():
+            return self.model.encode_sentences(input_ids, attention_mask)
+
+    def _label_fused(self, frames: Sequence[WordpieceFrame], shared: SharedEncodings) -> Any:
+        # The frames' BIO logits from their sentences' shared encodings, encoding the missing
+        # sentences (once each) first.
+        keys = [tuple(frame.input_ids) for frame in frames]
+        missing = {key: frame for key, frame in zip(keys, frames) if key not in shared}
+        if missing:
+            encodings, _ = self._encode(list(missing.values()))
+            for key, encoding in zip(missing, encodings):
+                shared[key] = encoding[: len(key)]
+        input_ids, attention_mask, token_type_ids = self._tensors(frames)
+        rows = torch.zeros(
+            input_ids.shape + (self.model.config.hidden_size,),
+            dtype=shared[keys[0]].dtype,
+            device=self.device,
+        )
+        for row, key in enumerate(keys):
+            rows[row, : len(key)] = shared[key]
+        with torch.no_grad(), self._autocast():
+            return self.model.label_shared(rows, attention_mask, token_type_ids)
+
+    def _autocast(self) -> Any:
+        if self.autocast_dtype is not None and self.device.type == "cuda":
+            return torch.autocast(device_type="cuda", dtype=self.autocast_dtype)
+        return contextlib.nullcontext()
+
+    def _tensors(
+        self, frames: Sequence[WordpieceFrame]
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        # Padded input ids, attention mask and predicate indicator, on the model's device.
         length = max(len(frame.input_ids) for frame in frames)
         input_ids = torch.full((len(frames), length), self.aligner.pad_id, dtype=torch.long)
         token_type_ids = torch.zeros((len(frames), length), dtype=torch.long)
@@ -243,12 +307,11 @@ class SemanticRoleLabeler:
             token_type_ids[row, :size] = torch.tensor(frame.token_type_ids)
             attention_mask[row, :size] = 1
         device = self.device
-        autocast: Any = contextlib.nullcontext()
-        if self.autocast_dtype is not None and device.type == "cuda":
-            autocast = torch.autocast(device_type="cuda", dtype=self.autocast_dtype)
-        with torch.no_grad(), autocast:
+        return input_ids.to(device), attention_mask.to(device), token_type_ids.to(device)
+
+    def _forward(self, frames: Sequence[WordpieceFrame]) -> Any:
+        input_ids, attention_mask, token_type_ids = self._tensors(frames)
+        with torch.no_grad(), self._autocast():
             return self.model(
-                input_ids=input_ids.to(device),
-                attention_mask=attention_mask.to(device),
-                token_type_ids=token_type_ids.to(device),
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             )

@@ -225,13 +225,31 @@ class SemanticRoleLabelingMixin:
         `(shared, predicate_logits)`: shapes `(batch_size, num_wordpieces, hidden_size)` and
         `(batch_size, num_wordpieces, 3)` (`None` without a predicate head).
         """
-        shared = shared_encoding(
-            self.base_model, input_ids, attention_mask, self.predicate_fusion_layer  # type: ignore
-        )
+        shared = self.predicate_features(input_ids, attention_mask)
         logits = None
         if self.predicate_classifier is not None:
             logits = self.predicate_classifier(self.dropout(shared))
         return shared, logits
+
+    def predicate_features(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """
+        What the predicate head reads for sentences without a marker, shape `(batch_size,
+        num_wordpieces, hidden_size)`: the shared encoding with fusion, else the encoder's output.
+        """
+        if self.predicate_fusion_layer:
+            return shared_encoding(
+                self.base_model,  # type: ignore[attr-defined]
+                input_ids,
+                attention_mask,
+                self.predicate_fusion_layer,
+            )
+        return self.base_model(  # type: ignore[attr-defined]
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=torch.zeros_like(input_ids),
+        )[0]
 
     def label_shared(
         self, shared: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor

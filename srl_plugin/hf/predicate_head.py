@@ -17,12 +17,12 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
+from transformers import PreTrainedModel
 
 from srl_plugin.hf.conll import ConllSentence, read_conll2012
 from srl_plugin.hf.frames import sentence_frames
 from srl_plugin.hf.labeler import SemanticRoleLabeler
 from srl_plugin.hf.labels import PREDICATE_LABELS, predicate_bio_labels, predicate_spans
-from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
 from srl_plugin.hf.tokenization import Aligner
 
 logger = logging.getLogger(__name__)
@@ -36,8 +36,9 @@ def encoder_features(
     labeler: SemanticRoleLabeler, sentences: Sequence[Sequence[str]]
 ) -> Tuple[torch.Tensor, List[Tuple[int, int]]]:
     """
-    The encoder's output at each word's first wordpiece, read as predicate identification reads
-    the sentence (consecutive windows, no predicate marked), with the labeler's own batching.
+    What the predicate head reads at each word's first wordpiece (`predicate_features`: the
+    encoder's output, or the shared encoding of a fused model), read as predicate identification
+    reads the sentence (consecutive windows, no predicate marked), with the labeler's batching.
     Returns `(features, positions)`: one row per word, and its (sentence, word) index.
     """
     windows = [
@@ -45,30 +46,24 @@ def encoder_features(
         for index, words in enumerate(sentences)
         for frame in sentence_frames(labeler.aligner, words, labeler.max_wordpieces)
     ]
-    captured: List[torch.Tensor] = []
-    hook = labeler.model.bert.register_forward_hook(
-        lambda module, inputs, output: captured.append(output[0])
-    )
     rows: List[torch.Tensor] = []
     positions: List[Tuple[int, int]] = []
-    try:
-        for batch in labeler._batches([frame for _, frame in windows]):
-            labeler._forward([frame for _, frame in batch])
+    for batch in labeler._batches([frame for _, frame in windows]):
+        input_ids, attention_mask, _ = labeler._tensors([frame for _, frame in batch])
+        with torch.no_grad():
             # Shape: (batch_size, num_wordpieces, hidden_size)
-            hidden = captured.pop().float().cpu()
-            for row, (window_index, frame) in zip(hidden, batch):
-                sentence = windows[window_index][0]
-                offsets = list(frame.word_offsets())
-                # Shape: (num_words_in_window, hidden_size); a copy, not a view of the batch.
-                rows.append(row[[offset for _, offset in offsets]])
-                positions.extend((sentence, word) for word, _ in offsets)
-    finally:
-        hook.remove()
+            hidden = labeler.model.predicate_features(input_ids, attention_mask).float().cpu()
+        for row, (window_index, frame) in zip(hidden, batch):
+            sentence = windows[window_index][0]
+            offsets = list(frame.word_offsets())
+            # Shape: (num_words_in_window, hidden_size); a copy, not a view of the batch.
+            rows.append(row[[offset for _, offset in offsets]])
+            positions.extend((sentence, word) for word, _ in offsets)
     return torch.cat(rows), positions
 
 
 def fit_predicate_head(
-    model: BertForSemanticRoleLabeling,
+    model: PreTrainedModel,
     aligner: Aligner,
     sentences: Sequence[ConllSentence],
     data_name: str,
@@ -176,7 +171,7 @@ def data_description(path: str) -> str:
 
 
 def fit_from_corpus(
-    model: BertForSemanticRoleLabeling,
+    model: PreTrainedModel,
     aligner: Aligner,
     corpus: str,
     max_sentences: Optional[int] = None,
