@@ -15,6 +15,7 @@ get a second row (`with_predicate_marker`, `grow_token_type_embeddings`), so a s
 token-classification class with `type_vocab_size=2` computes exactly what this model does.
 """
 
+import os
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
 
@@ -37,6 +38,7 @@ from srl_plugin.hf.decoding import bio_transition_constraints, viterbi_decode_bi
 from srl_plugin.hf.fusion import FUSION_FAMILIES, fused_encoding, marked_encoding, shared_encoding
 from srl_plugin.hf.families import FAMILIES, Family, family
 from srl_plugin.hf.labels import PREDICATE_LABELS
+from srl_plugin.hf.weights import PYTORCH_FILE, SAFETENSORS_FILE, read_safetensors
 
 
 @dataclass
@@ -124,6 +126,26 @@ class SemanticRoleLabelingMixin:
         else:
             self.predicate_classifier = None
         self.post_init()  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: Any, *args: Any, **kwargs: Any) -> Any:
+        """
+        transformers' `from_pretrained`; where transformers cannot read `model.safetensors`
+        itself (before 4.23, e.g. the AllenNLP environment's 4.20), an export folder's weights
+        are read here with the safetensors library and handed over as `state_dict`.
+        """
+        folder = pretrained_model_name_or_path
+        weights = os.path.join(str(folder), SAFETENSORS_FILE)
+        if (
+            not _reads_safetensors()
+            and "state_dict" not in kwargs
+            and os.path.isfile(weights)
+            and not os.path.isfile(os.path.join(str(folder), PYTORCH_FILE))
+        ):
+            kwargs.setdefault("config", cls.config_class.from_pretrained(folder))  # type: ignore
+            kwargs["state_dict"] = read_safetensors(weights)
+            folder = None
+        return super().from_pretrained(folder, *args, **kwargs)  # type: ignore[misc]
 
     def _init_weights(self, module: nn.Module) -> None:
         # The heads start as allennlp-models' SrlBert's projection does (torch's Linear default),
@@ -300,6 +322,12 @@ class SemanticRoleLabelingMixin:
         # Shape: (batch_size, num_wordpieces, num_labels)
         probabilities = torch.softmax(logits.float(), dim=-1)
         return viterbi_decode_bio(probabilities, lengths, transitions, start_transitions)
+
+
+def _reads_safetensors() -> bool:
+    # transformers reads model.safetensors in from_pretrained from 4.23 on.
+    major, minor = (int(part) for part in transformers.__version__.split(".")[:2])
+    return (major, minor) >= (4, 23)
 
 
 def _patch_deberta_v2_for_numpy_1_24() -> None:
