@@ -47,6 +47,8 @@ def test_export_records_the_fusion_and_matches_the_allennlp_logits(fused_run, fr
     export = str(fused_run / "hf_model")
     config = json.loads((fused_run / "hf_model" / "config.json").read_text())
     assert config["predicate_fusion_layer"] == 1
+    # The card says plainly that stock token classification cannot run it.
+    assert "cannot run this model" in (fused_run / "hf_model" / "README.md").read_text()
     model = BertForSemanticRoleLabeling.from_pretrained(export).eval()
     archive.model.eval()
     batch = Batch(instances[:40])

@@ -44,7 +44,11 @@ from srl_plugin.hf.export import (
     read_export,
     save_export,
 )
-from srl_plugin.hf.model_card import predicate_head_status, render_model_card
+from srl_plugin.hf.model_card import (
+    model_architecture,
+    predicate_head_status,
+    render_model_card,
+)
 from srl_plugin.hf.tokenization import Aligner, aligner_from_files
 from srl_plugin.hf.weights import CheckpointError
 
@@ -217,6 +221,7 @@ def write_export(
         validation_data=checkpoint.experiment.get("validation_data_path"),
         metrics=checkpoint.metrics,
         predicate_head=predicate_head_status(checkpoint.model),
+        **model_architecture(checkpoint.model),
         pytorch_bin=pytorch_bin,
     )
     return save_export(

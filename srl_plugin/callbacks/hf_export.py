@@ -12,7 +12,11 @@ from allennlp.training.callbacks.callback import TrainerCallback
 
 from srl_plugin.archives.files import DEFAULT_EXPORT_DIR
 from srl_plugin.hf.export import save_export
-from srl_plugin.hf.model_card import predicate_head_status, render_model_card
+from srl_plugin.hf.model_card import (
+    model_architecture,
+    predicate_head_status,
+    render_model_card,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +119,7 @@ class HfExportCallback(TrainerCallback):
             validation_data=config.get("validation_data_path"),
             metrics={k: v for k, v in metrics.items() if k.startswith("best_validation_")},
             predicate_head=predicate_head_status(model.hf_model),
+            **model_architecture(model.hf_model),
             pytorch_bin=self.pytorch_bin,
             **self.card_metadata,
         )

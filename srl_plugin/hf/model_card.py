@@ -68,6 +68,8 @@ def render_model_card(
     datasets: Sequence[str] = (),
     base_model: Optional[str] = None,
     pytorch_bin: bool = False,
+    architecture: str = "BertForSemanticRoleLabeling",
+    fusion_layer: int = 0,
 ) -> str:
     """
     The model card of an export.
@@ -91,6 +93,9 @@ def render_model_card(
         The Hub id of the base checkpoint when `base_checkpoint` is a local folder.
     pytorch_bin : `bool`
         Whether the export also holds `pytorch_model.bin`.
+    architecture, fusion_layer :
+        The SRL class (`config.architectures`) and `config.predicate_fusion_layer`; see
+        `model_architecture`.
     """
     hub_id, base_description = describe_checkpoint(base_checkpoint)
     if base_model:
@@ -104,11 +109,19 @@ def render_model_card(
         tags=list(TAGS),
         datasets=list(datasets) or None,
         eval_results=_eval_results(metrics, validation_name, list(datasets)) or None,
-        model_name="srl_plugin BERT SRL" if metrics else None,
+        model_name=f"srl_plugin {_family_name(architecture)} SRL" if metrics else None,
         **({"base_model": hub_id} if hub_id else {}),
     )
     body = _body(
-        base_description, labels, train_data, validation_name, metrics, predicate_head, pytorch_bin
+        base_description,
+        labels,
+        train_data,
+        validation_name,
+        metrics,
+        predicate_head,
+        pytorch_bin,
+        architecture,
+        fusion_layer,
     )
     return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}"))
 
@@ -139,6 +152,18 @@ def _eval_results(
                 )
             )
     return results
+
+
+def model_architecture(model: Any) -> Dict[str, Any]:
+    """`render_model_card`'s `architecture` and `fusion_layer` of an SRL model."""
+    return {
+        "architecture": type(model).__name__,
+        "fusion_layer": int(getattr(model, "predicate_fusion_layer", 0) or 0),
+    }
+
+
+def _family_name(architecture: str) -> str:
+    return architecture[: -len("ForSemanticRoleLabeling")] or "BERT"
 
 
 def predicate_head_status(model: Any) -> Dict[str, Any]:
@@ -190,6 +215,7 @@ def update_model_card(folder: str, model: Any, pytorch_bin: bool = False) -> str
             model.labels,
             predicate_head=predicate_head_status(model),
             pytorch_bin=pytorch_bin,
+            **model_architecture(model),
         )
     card = ModelCard.load(path)
     paragraph = "\n".join(_predicate_head_text(predicate_head_status(model))[:-1])
@@ -210,16 +236,33 @@ def _body(
     metrics: Dict[str, Any],
     predicate_head: Optional[Dict[str, Any]],
     pytorch_bin: bool,
+    architecture: str,
+    fusion_layer: int,
 ) -> str:
     roles = sorted({label[2:] for label in labels if label.startswith("B-")})
+    family_name = _family_name(architecture)
+    stock = architecture.replace("ForSemanticRoleLabeling", "ForTokenClassification")
+    if fusion_layer:
+        marker = [
+            f"The sentence is encoded once by the first {fusion_layer} encoder layers (no marker);",
+            "a learned marker vector (`predicate_marker`) is added there to the predicate's",
+            "sub-words and only the remaining layers run per predicate (`predicate_fusion_layer:",
+            f"{fusion_layer}` in `config.json`). A linear layer tags every sub-word with BIO role",
+        ]
+    else:
+        marker = [
+            "The predicate is marked with `token_type_ids` (1 on its sub-words), a linear layer",
+            "tags every sub-word with BIO role",
+        ]
     lines = [
-        "# BERT semantic role labelling (srl_plugin export)",
+        f"# {family_name} semantic role labelling (srl_plugin export)",
         "",
-        "BERT SRL (Shi & Lin, 2019, as in allennlp-models' `SrlBert`): the predicate is marked with",
-        "`token_type_ids` (1 on its wordpieces), a linear layer tags every wordpiece with BIO role",
-        "tags, and BIO-constrained Viterbi decoding gives each word the tag of its first wordpiece.",
+        f"SRL (Shi & Lin, 2019, as in allennlp-models' `SrlBert`) on a {family_name} encoder,",
+        f"class `{architecture}`.",
+        *marker,
+        "tags, and BIO-constrained Viterbi decoding gives each word the tag of its first sub-word.",
         "A second head (`predicate_classifier`), where present, finds the predicates of a sentence",
-        "fed without marker.",
+        "fed without marker" + (" (it reads the shared encoding)." if fusion_layer else "."),
         "",
         f"- Base checkpoint: {base_description}",
         f"- Training data: `{relative_description(train_data)}` (CoNLL-2012 SRL)",
@@ -258,33 +301,53 @@ def _body(
         "",
         "### What stock transformers classes can and cannot do",
         "",
-        f"The weights ({weights}) carry `BertForTokenClassification`'s names, so",
-        "`AutoModelForTokenClassification` / `BertForTokenClassification.from_pretrained` load",
-        "them (the predicate head is the one unused weight) and give correct logits **for one",
-        "frame**, when `token_type_ids` is 1 on the predicate's wordpieces:",
-        "",
-        "```python",
-        "from transformers import AutoModelForTokenClassification, AutoTokenizer",
-        "",
-        'model = AutoModelForTokenClassification.from_pretrained("THIS_FOLDER_OR_REPO_ID")',
-        'tokenizer = AutoTokenizer.from_pretrained("THIS_FOLDER_OR_REPO_ID")',
-        'encoded = tokenizer(["The", "cat", "sat", "."], is_split_into_words=True,',
-        '                    return_tensors="pt")',
-        'encoded["token_type_ids"][0, 3] = 1  # the wordpieces of the predicate "sat"',
-        "logits = model(**encoded).logits  # decode with BertForSemanticRoleLabeling.decode",
-        "```",
-        "",
-        "They cannot label a sentence by themselves: the stock `token-classification` pipeline",
-        "sets no predicate marker and decodes each wordpiece on its own, so its tags are wrong;",
-        "they do not find predicates (the head is srl_plugin's `BertForSemanticRoleLabeling`).",
-        "The tokenizer splits each given word with WordPiece only (no punctuation splitting), as",
-        "allennlp-models' SRL reader does; a word's tag is read at its first wordpiece.",
-        "",
     ]
+    if fusion_layer:
+        lines += [
+            f"`AutoModelForTokenClassification` / `{stock}` load the encoder and the tagger, but",
+            "**cannot run this model**: the predicate marker enters inside the encoder, which",
+            "the stock classes do not do, so their logits are wrong. Use srl_plugin's",
+            f"`{architecture}` (`from_pretrained` works as for any transformers model).",
+            "",
+        ]
+    else:
+        lines += [
+            f"The weights ({weights}) carry `{stock}`'s names, so",
+            f"`AutoModelForTokenClassification` / `{stock}.from_pretrained` load",
+            "them (the predicate head is the one unused weight) and give correct logits **for one",
+            "frame**, when `token_type_ids` is 1 on the predicate's sub-words:",
+            "",
+            "```python",
+            "from transformers import AutoModelForTokenClassification, AutoTokenizer",
+            "",
+            'model = AutoModelForTokenClassification.from_pretrained("THIS_FOLDER_OR_REPO_ID")',
+            'tokenizer = AutoTokenizer.from_pretrained("THIS_FOLDER_OR_REPO_ID")',
+            'encoded = tokenizer(["The", "cat", "sat", "."], is_split_into_words=True,',
+            '                    return_tensors="pt")',
+            'encoded["token_type_ids"][0, 3] = 1  # the sub-words of the predicate "sat"',
+            f"logits = model(**encoded).logits  # decode with {architecture}.decode",
+            "```",
+            "",
+            "They cannot label a sentence by themselves: the stock `token-classification` pipeline",
+            "sets no predicate marker and decodes each sub-word on its own, so its tags are wrong;",
+            f"they do not find predicates (the head is srl_plugin's `{architecture}`).",
+        ]
+    if family_name == "Bert":
+        lines += [
+            "The tokenizer splits each given word with WordPiece only (no punctuation splitting), as",
+            "allennlp-models' SRL reader does; a word's tag is read at its first wordpiece.",
+            "",
+        ]
+    else:
+        lines += [
+            "The tokenizer (`tokenizer.json`) splits each given word as a word of its own",
+            "(`is_split_into_words=True`); a word's tag is read at its first sub-word.",
+            "",
+        ]
     if not pytorch_bin:
         lines += [
             "transformers versions that read no safetensors (4.20, the AllenNLP one) load it with",
-            "`BertForTokenClassification.from_pretrained(None, config=FOLDER,",
+            f"`{architecture if fusion_layer else stock}.from_pretrained(None, config=FOLDER,",
             "state_dict=safetensors.torch.load_file(",
             'FOLDER + "/model.safetensors"))`, or from an export written with `--pytorch-bin`.',
             "",
