@@ -166,10 +166,6 @@ def test_other_families_fail_before_training_naming_model_type(model_type, tmp_p
     # `allennlp train` builds the reader first: it stops there, before any training.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="srl_plugin/hf/labeler.py (issue 9) must window at frames.config_max_wordpieces",
-)
 def test_labeler_windows_roberta_within_its_positions(tmp_path):
     # RoBERTa numbers positions from pad_token_id + 1: 130 embeddings hold 128 sub-words.
     checkpoint = make_tiny_model("roberta", str(tmp_path / "base"), conll_words(str(EWT_SAMPLE)))
