@@ -5,7 +5,7 @@ import os
 import tarfile
 from typing import List, Tuple
 
-from tests.conftest import PROJECT_ROOT
+from tests import PROJECT_ROOT
 
 # (predicate word indices, BIO tags) of one frame.
 Frame = Tuple[List[int], List[str]]

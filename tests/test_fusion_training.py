@@ -14,7 +14,8 @@ from allennlp.data import Batch
 from allennlp.models.archival import load_archive
 
 from srl_plugin.hf import BertForSemanticRoleLabeling, SemanticRoleLabeler
-from tests.conftest import EWT_SAMPLE, allennlp_command, train_tiny
+from tests import EWT_SAMPLE
+from tests.cli import allennlp_command, train_tiny
 
 RAW_SENTENCES = [
     "The company said it would buy the shares .",

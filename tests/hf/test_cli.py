@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.conftest import EWT_SAMPLE, PROJECT_ROOT
+from tests import EWT_SAMPLE, PROJECT_ROOT
 from tests.conll import read_conll_sentences
 
 

@@ -18,7 +18,7 @@ import pytest
 from srl_plugin.hf.formats import conll_block, render_html
 from srl_plugin.hf.labels import bio_tags_to_spans
 from srl_plugin.hf.srl_eval import count_bio_batch
-from tests.conftest import EWT_SAMPLE, PROJECT_ROOT
+from tests import EWT_SAMPLE, PROJECT_ROOT
 from tests.conll import read_conll_sentences
 
 

@@ -12,7 +12,7 @@ import torch
 from srl_plugin.hf.frames import wordpiece_frame
 from srl_plugin.hf.labeler import NO_PREDICATE_HEAD
 from srl_plugin.hf.words import split_words, word_spans
-from tests.conftest import EWT_SAMPLE
+from tests import EWT_SAMPLE
 from tests.conll import read_conll_sentences
 
 ODD_SENTENCES = [

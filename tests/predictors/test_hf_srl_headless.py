@@ -6,7 +6,7 @@ every other line is still labelled.
 
 import json
 
-from tests.conftest import allennlp_command
+from tests.cli import allennlp_command
 
 LINES = [
     json.dumps({"sentence": "The company said it would buy the shares ."}),
