@@ -197,25 +197,19 @@ def split_path(data: Optional[PathLike], split: str, cache: PathLike = DATA_CACH
 def read_conll(path: PathLike, sentences_per_file: Optional[int] = None) -> Iterator[ConllSentence]:
     """
     The sentences of a `*gold_conll` file, or of every such file under a folder (in sorted
-    order), read by allennlp-models' `Ontonotes`: words and frames. With `sentences_per_file`,
-    only the first sentences of each file.
+    order), read by the package's CoNLL-2012 reader (`srl_plugin.hf.conll`, which gives what
+    allennlp-models' `Ontonotes` gives, without AllenNLP): words and frames, each frame its
+    predicate's word indices and BIO tags. With `sentences_per_file`, only the first sentences
+    of each file.
     """
-    from allennlp_models.common.ontonotes import Ontonotes
-
+    from srl_plugin.hf.conll import conll_files, read_conll2012
     from srl_plugin.hf.labels import predicate_indices
 
-    ontonotes = Ontonotes()
-    path = str(path)
-    files = [path] if os.path.isfile(path) else sorted(ontonotes.dataset_path_iterator(path))
-    if not files:
-        raise ValueError(f"no *gold_conll files at {path}")
-    for conll_file in files:
-        for number, sentence in enumerate(ontonotes.sentence_iterator(conll_file)):
+    for conll_file in conll_files(str(path)):
+        for number, sentence in enumerate(read_conll2012(conll_file)):
             if number == sentences_per_file:
                 break
-            frames = [
-                (tuple(predicate_indices(tags)), list(tags)) for _, tags in sentence.srl_frames
-            ]
+            frames = [(tuple(predicate_indices(tags)), list(tags)) for tags in sentence.frames]
             yield list(sentence.words), frames
 
 
