@@ -55,3 +55,39 @@ def test_use_dataset_reader_on_conll(tiny_archive, tmp_path):
     assert len(frames) == 227 and len(windows) == 81
     with_predicate = [o for o in frames if o["verbs"]]
     assert all(len(o["verbs"][0]["tags"]) == len(o["words"]) for o in with_predicate)
+
+
+def test_a_lone_surrogate_does_not_stop_the_run(tiny_archive, tmp_path):
+    # JSON allows "\ud800"; echoed in an error object it cannot be written as UTF-8.
+    lines = [
+        '{"text": "\\ud800 wrong key"}',
+        '{"sentence": "broken \\udfff here ."}',
+        json.dumps({"sentence": "The company said it would buy the shares ."}),
+    ] * 3
+    input_file = tmp_path / "input.jsonl"
+    input_file.write_text("\n".join(lines) + "\n")
+    output_file = tmp_path / "output.jsonl"
+    outputs = allennlp_predict(tiny_archive, input_file, output_file, "--batch-size", "2")
+    assert len(outputs) == len(lines)
+    assert "unknown keys" in outputs[0]["error"] and outputs[0]["input"] == {
+        "text": "\ud800 wrong key"
+    }
+    assert outputs[1]["words"] == ["broken", "here", "."]  # the surrogate is dropped as a word
+    assert outputs[2]["words"][:2] == ["The", "company"]
+    output_file.read_bytes().decode("utf-8")  # every line valid UTF-8
+
+
+def test_json_to_instance_takes_sentences(tiny_archive):
+    from allennlp.predictors import Predictor
+
+    import srl_plugin  # noqa: F401  (registers hf_srl)
+    from srl_plugin.archives.archive import load_srl_archive
+
+    predictor = Predictor.from_archive(load_srl_archive(str(tiny_archive)), "hf_srl")
+    instance = predictor._json_to_instance({"sentence": "They broke up .", "predicates": [[1, 2]]})
+    assert instance["metadata"]["words"] == ["They", "broke", "up", "."]
+    assert instance["metadata"]["predicate_indices"] == [1, 2]
+    output = predictor.predict_instance(instance)
+    assert (
+        output["verbs"][0]["predicate_indices"] == [1, 2] and len(output["verbs"][0]["tags"]) == 4
+    )
