@@ -133,3 +133,24 @@ def viterbi_decode_bio(
         path[timestep] = current
     path_lists = path.t().tolist()
     return [tags[:length] for tags, length in zip(path_lists, lengths)]
+
+
+def path_probabilities(logits: torch.Tensor, paths: Sequence[Sequence[int]]) -> List[List[float]]:
+    """
+    The softmax probability of each position's label on its decoded path (the scores of
+    `srl_plugin.hf.outputs`), gathered on the logits' device.
+
+    # Parameters
+
+    logits : `torch.Tensor`
+        Shape `(batch_size, max_length, num_labels)`.
+    paths : `Sequence[Sequence[int]]`
+        Each sequence's decoded label ids (as `viterbi_decode_bio` returns them).
+    """
+    path = torch.zeros(logits.shape[:2], dtype=torch.long)
+    for row, ids in enumerate(paths):
+        path[row, : len(ids)] = torch.tensor(list(ids), dtype=torch.long)
+    # Shape: (batch_size, max_length, 1)
+    chosen = logits.float().softmax(-1).gather(-1, path.to(logits.device)[..., None])
+    rows = chosen.squeeze(-1).cpu().tolist()
+    return [row[: len(ids)] for row, ids in zip(rows, paths)]

@@ -21,7 +21,8 @@ from srl_plugin.hf.frames import (
 )
 from srl_plugin.hf.inputs import Item, Request, parse_item
 from srl_plugin.hf.labels import predicate_spans
-from srl_plugin.hf.outputs import frame_result
+from srl_plugin.hf.decoding import path_probabilities
+from srl_plugin.hf.outputs import frame_result, sentence_result
 from srl_plugin.hf.tokenization import Aligner
 
 # Shared encodings of sentence windows (fused models), keyed by the window's input ids:
@@ -155,13 +156,20 @@ class SemanticRoleLabeler:
                 results.append({"error": str(error)})
             else:
                 requests.append(request)
-                result: Dict[str, Any] = {"words": request.words}
-                if request.offsets is not None:
-                    result["word_offsets"] = [list(offset) for offset in request.offsets]
-                result["verbs"] = []
-                results.append(result)
-        valid = [(i, r) for i, r in enumerate(requests) if r is not None]
-        need_predicates = [r for _, r in valid if r.predicates is None]
+                results.append({})
+        valid = [i for i, request in enumerate(requests) if request is not None]
+        labelled = self.label_requests([requests[i] for i in valid])  # type: ignore[misc]
+        for i, result in zip(valid, labelled):
+            results[i] = result
+        return results
+
+    def label_requests(self, requests: Sequence[Request]) -> List[Dict[str, Any]]:
+        """
+        The results of validated requests (`srl_plugin.hf.inputs.parse_item`), all batched
+        together: predicates found where a request has none, then every frame labelled.
+        """
+        results = [sentence_result(r.words, r.offsets) for r in requests]
+        need_predicates = [r for r in requests if r.predicates is None]
         # With a fused model, the sentences' shared encodings from predicate identification are
         # kept for labelling their frames, so the lower layers run once per sentence.
         shared: Optional[SharedEncodings] = {} if self.model.predicate_fusion_layer else None
@@ -169,7 +177,7 @@ class SemanticRoleLabeler:
             found = self.find_predicates([r.words for r in need_predicates], shared)
             for needing, predicates in zip(need_predicates, found):
                 needing.predicates = predicates
-        frames = [(i, r, predicate) for i, r in valid for predicate in r.predicates or []]
+        frames = [(i, r, p) for i, r in enumerate(requests) for p in r.predicates or []]
         tags, probabilities = self._label_frames([(r.words, p) for _, r, p in frames], shared)
         for (i, framed, predicate), frame_tags, frame_probabilities in zip(
             frames, tags, probabilities
@@ -240,13 +248,8 @@ class SemanticRoleLabeler:
             else:
                 logits = self._forward(batch_frames).logits
             ids = self.model.decode(logits, [len(f.input_ids) for f in batch_frames])
-            # The probability of each wordpiece's tag on the decoded path, gathered on the device.
-            path = torch.zeros(logits.shape[:2], dtype=torch.long)
-            for row, frame_ids in enumerate(ids):
-                path[row, : len(frame_ids)] = torch.tensor(frame_ids)
-            # Shape: (batch_size, num_wordpieces, 1)
-            chosen = logits.float().softmax(-1).gather(-1, path.to(self.device)[..., None])
-            chosen_rows = chosen.squeeze(-1).cpu().tolist()
+            # The probability of each wordpiece's tag on the decoded path.
+            chosen_rows = path_probabilities(logits, ids)
             for row, ((index, frame), frame_ids) in enumerate(zip(batch, ids)):
                 num_words = len(frames[index][0])
                 wordpiece_tags = [labels[i] for i in frame_ids]

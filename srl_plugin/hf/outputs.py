@@ -17,6 +17,17 @@ from srl_plugin.hf.labels import PREDICATE_ROLE, bio_tags_to_spans, make_srl_str
 SCORE_DIGITS = 4
 
 
+def sentence_result(
+    words: Sequence[str], offsets: Optional[Sequence[Tuple[int, int]]]
+) -> Dict[str, Any]:
+    """The result of one sentence before its frames: `words`, `word_offsets` for raw text."""
+    result: Dict[str, Any] = {"words": list(words)}
+    if offsets is not None:
+        result["word_offsets"] = [list(offset) for offset in offsets]
+    result["verbs"] = []
+    return result
+
+
 def frame_result(
     words: Sequence[str],
     predicate: Sequence[int],

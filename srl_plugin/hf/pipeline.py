@@ -22,11 +22,12 @@ from transformers.pipelines.base import ChunkPipeline
 
 from srl_plugin.hf.frames import WordpieceFrame, sentence_frames, wordpiece_frame
 from srl_plugin.hf.hub import resolve_model_dir
-from srl_plugin.hf.inputs import parse_item
+from srl_plugin.hf.inputs import Request, parse_item
 from srl_plugin.hf.labeler import SemanticRoleLabeler
 from srl_plugin.hf.labels import predicate_spans
 from srl_plugin.hf.modeling import AutoModelForSemanticRoleLabeling
-from srl_plugin.hf.outputs import frame_result
+from srl_plugin.hf.decoding import path_probabilities
+from srl_plugin.hf.outputs import frame_result, sentence_result
 from srl_plugin.hf.tokenization import aligner_from_pretrained
 
 TASK = "semantic-role-labeling"
@@ -101,7 +102,7 @@ class SemanticRoleLabelingPipeline(ChunkPipeline):
                 "token_type_ids": torch.tensor([frame.token_type_ids]),
                 "attention_mask": torch.ones((1, len(frame.input_ids)), dtype=torch.long),
                 "frame": frame,
-                "words": request.words,
+                "request": request,
                 "predicate": predicate,
                 "kind": kind,
                 "is_last": index == len(frames) - 1,
@@ -115,15 +116,16 @@ class SemanticRoleLabelingPipeline(ChunkPipeline):
         )
         # `logits` first: the pipeline reads the batch size from the first value.
         outputs = {"logits": output.logits, "predicate_logits": output.predicate_logits}
-        for key in ("frame", "words", "predicate", "kind", "is_last"):
+        for key in ("frame", "request", "predicate", "kind", "is_last"):
             outputs[key] = model_inputs[key]
         return outputs
 
     def postprocess(self, all_outputs: List[Dict[str, Any]]) -> Dict[str, Any]:  # type: ignore
-        words = all_outputs[0]["words"]
+        request: Request = all_outputs[0]["request"]
+        words = request.words
         kind = all_outputs[0]["kind"]
         if kind == _EMPTY:
-            return {"words": words, "verbs": []}
+            return sentence_result(words, request.offsets)
         if kind == _IDENTIFY:
             labels = [0] * len(words)
             for output in all_outputs:
@@ -132,7 +134,8 @@ class SemanticRoleLabelingPipeline(ChunkPipeline):
                 row = output["predicate_logits"][0].argmax(-1).tolist()
                 for word, offset in frame.word_offsets():
                     labels[word] = row[offset]
-            return self.labeler.predict({"tokens": words, "predicates": predicate_spans(labels)})
+            request.predicates = predicate_spans(labels)
+            return self.labeler.label_requests([request])[0]
         lengths = [len(output["frame"].input_ids) for output in all_outputs]
         # Shape: (num_frames, num_wordpieces, num_labels)
         logits = torch.nn.utils.rnn.pad_sequence(
@@ -140,11 +143,16 @@ class SemanticRoleLabelingPipeline(ChunkPipeline):
             batch_first=True,
         )
         tag_names = self.model.labels
-        verbs = []
-        for output, ids in zip(all_outputs, self.model.decode(logits, lengths)):
-            tags = output["frame"].word_tags([tag_names[i] for i in ids], len(words))
-            verbs.append(frame_result(words, output["predicate"], tags))
-        return {"words": words, "verbs": verbs}
+        paths = self.model.decode(logits, lengths)
+        result = sentence_result(words, request.offsets)
+        for output, ids, chosen in zip(all_outputs, paths, path_probabilities(logits, paths)):
+            frame = output["frame"]
+            tags = frame.word_tags([tag_names[i] for i in ids], len(words))
+            probabilities = frame.word_tags(chosen, len(words), None)
+            result["verbs"].append(
+                frame_result(words, output["predicate"], tags, probabilities, request.offsets)
+            )
+        return result
 
 
 def _is_words(inputs: Any) -> bool:

@@ -59,9 +59,14 @@ def test_batch_with_bad_items_labels_the_rest(labeler):
     assert "outside the sentence" in outputs[1]["error"] and "empty" in outputs[2]["error"]
     first = outputs[0]["verbs"][0]
     assert first["verb"] == "said" and first["predicate_indices"] == [2] and len(first["tags"]) == 4
-    assert [a["role"] for a in first["arguments"]] == [
-        label[2:] for label in first["tags"] if label.startswith("B-") and label != "B-V"
-    ]
+    # Every argument is a span of its role's tags, its text the span's words.
+    words = ["the", "man", "said", "it"]
+    for argument in first["arguments"]:
+        span = first["tags"][argument["start"] : argument["end"] + 1]
+        assert span[0][2:] == argument["role"] and all(
+            t == "I-" + argument["role"] for t in span[1:]
+        )
+        assert argument["text"] == " ".join(words[argument["start"] : argument["end"] + 1])
     assert outputs[3]["words"] == ["the", "man", "said", "it"]
     with pytest.raises(ValueError, match="item 1: predicate index 4"):
         labeler.predict_batch(items)

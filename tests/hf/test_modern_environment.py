@@ -61,7 +61,11 @@ def test_auto_class_loads_the_safetensors_export_and_card_parses(fixture_dir):
     assert "model.safetensors" in os.listdir(export)
     assert "pytorch_model.bin" not in os.listdir(export)
     model = AutoModelForTokenClassification.from_pretrained(export)
-    assert type(model).__name__ == "BertForTokenClassification"
+    # The family's stock class: BertForTokenClassification for BERT, RobertaFor... for RoBERTa.
+    srl_class = model.config.architectures[0]
+    assert type(model).__name__ == srl_class.replace(
+        "ForSemanticRoleLabeling", "ForTokenClassification"
+    )
     check_card_metrics(export, os.path.join(fixture_dir, "metrics.json"))
 
 
