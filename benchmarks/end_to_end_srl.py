@@ -21,42 +21,33 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any, Dict, Sequence
 
 # Runs from any directory: the repository root holds `srl_plugin` and `benchmarks`.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import read_conll, setup_environment, shown, split_path  # noqa: E402
+from benchmarks._common import (  # noqa: E402
+    ConllSentence,
+    read_conll,
+    setup_environment,
+    shown,
+    split_path,
+)
 from srl_plugin.hf import SemanticRoleLabeler  # noqa: E402
 from srl_plugin.hf.labels import predicate_tags  # noqa: E402
 from srl_plugin.hf.srl_eval import SpanCounts, count_frame, precision_recall_f1  # noqa: E402
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--export", required=True)
-    parser.add_argument(
-        "--data", help="default: dev of the shipped data/ewt_propbank_srl.tar.gz (see above)"
-    )
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument("--json", help="write the figures here")
-    args = parser.parse_args()
-    setup_environment(args.threads)
-
-    data = split_path(args.data, "dev")
-    sentences = list(read_conll(data))
-    labeler = SemanticRoleLabeler.from_pretrained(args.export, batch_size=args.batch_size)
-    started = time.time()
-    predicted = labeler.predict_batch([words for words, _ in sentences])
-    gold_given = labeler.predict_batch(
-        [
-            {"tokens": words, "predicates": [list(p) for p, _ in frames]}
-            for words, frames in sentences
-            if frames
-        ]
-    )
-    elapsed = time.time() - started
-
+def score(
+    sentences: Sequence[ConllSentence],
+    predicted: Sequence[Dict[str, Any]],
+    gold_given: Sequence[Dict[str, Any]],
+) -> Dict[str, Any]:
+    """
+    Predicate P/R/F1 and end-to-end SRL F1 of `predicted` (the labeler's output for each
+    sentence's raw words), and SRL F1 of `gold_given` (its output for the sentences with
+    predicates, given the gold ones).
+    """
     end_to_end, with_gold = SpanCounts(), SpanCounts()
     found = correct = gold_total = 0
     gold_outputs = iter(gold_given)
@@ -89,8 +80,38 @@ def main() -> None:
         "predicate_f1": 2 * precision * recall / (precision + recall) if correct else 0.0,
         "end_to_end_srl_f1": precision_recall_f1(end_to_end)["f1-measure-overall"],
         "gold_predicate_srl_f1": precision_recall_f1(with_gold)["f1-measure-overall"],
-        "seconds": round(elapsed, 1),
     }
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--export", required=True)
+    parser.add_argument(
+        "--data", help="default: dev of the shipped data/ewt_propbank_srl.tar.gz (see above)"
+    )
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--json", help="write the figures here")
+    args = parser.parse_args()
+    setup_environment(args.threads)
+
+    data = split_path(args.data, "dev")
+    sentences = list(read_conll(data))
+    labeler = SemanticRoleLabeler.from_pretrained(args.export, batch_size=args.batch_size)
+    started = time.time()
+    predicted = labeler.predict_batch([words for words, _ in sentences])
+    gold_given = labeler.predict_batch(
+        [
+            {"tokens": words, "predicates": [list(p) for p, _ in frames]}
+            for words, frames in sentences
+            if frames
+        ]
+    )
+    elapsed = time.time() - started
+
+    figures = score(sentences, predicted, gold_given)
+    figures["seconds"] = round(elapsed, 1)
     print(f"$ python benchmarks/end_to_end_srl.py {' '.join(sys.argv[1:])}")
     print(f"export: {shown(args.export)}\ndata: {shown(data)}")
     for name, value in figures.items():

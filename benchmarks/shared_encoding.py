@@ -38,12 +38,11 @@ sys.path.insert(0, REPO_ROOT)
 from allennlp.data import Vocabulary  # noqa: E402
 from transformers import BertConfig  # noqa: E402
 
-from benchmarks.end_to_end_srl import read_dev, score  # noqa: E402
+from benchmarks._common import read_conll, setup_environment, split_path  # noqa: E402
+from benchmarks.end_to_end_srl import score  # noqa: E402
 from benchmarks.predict_throughput import build_upstream, run_upstream  # noqa: E402
 from srl_plugin.hf import BertForSemanticRoleLabeling, SemanticRoleLabeler  # noqa: E402
 from srl_plugin.hf.export import read_aligner  # noqa: E402
-
-DEFAULT_DATA = os.path.join(REPO_ROOT, "runs", "data", "conll2012", "dev")
 
 
 def random_labeler(
@@ -115,7 +114,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--random-like", help="a checkpoint whose size and tokenizer to use")
     parser.add_argument("--bert-base", action="store_true", help="BERT-base sizes (random)")
     parser.add_argument("--fusion-layers", type=int, nargs="+", default=[0])
-    parser.add_argument("--data", default=DEFAULT_DATA, help="CoNLL-2012 dev folder")
+    parser.add_argument("--data", help="default: dev of the shipped data/ewt_propbank_srl.tar.gz")
     parser.add_argument("--max-sentences", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=1)
@@ -123,10 +122,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--no-upstream", action="store_true")
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    setup_environment(args.threads)
 
-    dev = read_dev(args.data)[: args.max_sentences]
+    dev = list(read_conll(split_path(args.data, "dev")))[: args.max_sentences]
     sentences = [words for words, _ in dev]
     gold = {tuple(words): [list(p) for p, _ in frames] for words, frames in dev}
     labels = None
