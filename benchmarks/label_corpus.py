@@ -9,11 +9,14 @@ peak memory against input size.
    timed from start to exit, and again on a one-line input to show the start-up cost. The two
    outputs are compared frame by frame.
 2. Peak RSS of `srl-label` on 1x, 10x and 100x the dev text (the text repeated), read from the
-   kernel (`wait4`'s `ru_maxrss`): flat if the command streams.
+   kernel (`wait4`'s `ru_maxrss`): flat if the command streams. `--rss-layers N` runs them on
+   the export cut to its first N encoder layers (same tokenizer, labels, heads and hidden size,
+   N/L of the time), which makes 100x (196,800 lines) a matter of minutes on a CPU.
 
 Usage:
     python benchmarks/label_corpus.py --export runs/demo/hf_model [--threads 1]
-        [--scales 1 10 100] [--rss-export EXPORT] [--skip-throughput] [--skip-rss]
+        [--scales 1 10 100] [--rss-export EXPORT] [--rss-layers N] [--skip-throughput]
+        [--skip-rss]
 
 `srl-label` runs in this interpreter's environment (`python -m srl_plugin.hf.cli`, this
 checkout); `allennlp predict` in `--allennlp-python` (default: .venv/bin/python).
@@ -129,8 +132,27 @@ def throughput(args: argparse.Namespace, work: str, sentences: List[str]) -> Non
     print(f"identical outputs (all frames' tags): {same} of {len(ours)} sentences")
 
 
+def cut_export(export: str, layers: int, target: str) -> str:
+    """`export` with only its first `layers` encoder layers, saved as an export in `target`."""
+    from srl_plugin.hf.export import read_export, save_export
+
+    model, aligner = read_export(export)
+    if not 0 < layers <= model.config.num_hidden_layers:
+        sys.exit(f"--rss-layers {layers}: the export has {model.config.num_hidden_layers} layers")
+    if model.predicate_fusion_layer >= layers:
+        sys.exit(f"--rss-layers {layers}: the export's fusion layer is above the cut")
+    model.base_model.encoder.layer = model.base_model.encoder.layer[:layers]
+    model.config.num_hidden_layers = layers
+    card = f"The first {layers} layers of {export}, for benchmarks/label_corpus.py.\n"
+    return save_export(model, aligner, target, card)
+
+
 def memory(args: argparse.Namespace, work: str, sentences: List[str]) -> None:
     export = args.rss_export or args.export
+    if args.rss_layers:
+        export = cut_export(export, args.rss_layers, os.path.join(work, "cut_export"))
+        print(f"\n(the memory runs use {args.rss_export or args.export} cut to {args.rss_layers} "
+              f"layers)")  # fmt: skip
     print(f"\nPeak RSS of srl-label against input size (export {export}, "
           f"chunk {args.chunk_size} lines, batch {args.batch_size})")  # fmt: skip
     print(
@@ -163,6 +185,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--chunk-size", type=int, default=1024)
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--rss-export", help="export for the memory runs (default: --export)")
+    parser.add_argument(
+        "--rss-layers", type=int, help="cut the memory runs' export to its first N layers"
+    )
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-rss", action="store_true")
     return parser.parse_args(argv)

@@ -411,8 +411,12 @@ def test_srl_bert_archive_of_a_bert_that_is_not_at_hand(uncased_bert, tmp_path):
     ).aligner.lowercase
     with pytest.raises(CheckpointError, match=f"{tmp_path}: no vocab.txt"):
         read_srl_checkpoint(str(folder), tokenizer=str(tmp_path))
-    with pytest.raises(CheckpointError, match="unreadable BERT config /no/such/config.json"):
+    with pytest.raises(CheckpointError, match="unreadable config /no/such/config.json"):
         read_srl_checkpoint(str(folder), tokenizer=uncased_bert, bert_config="/no/such/config.json")
+    roberta_config = tmp_path / "roberta.json"
+    roberta_config.write_text(json.dumps({**json.load(open(config_file)), "model_type": "roberta"}))
+    with pytest.raises(CheckpointError, match="is a roberta config; srl_bert archives hold BERT"):
+        read_srl_checkpoint(str(folder), tokenizer=uncased_bert, bert_config=str(roberta_config))
 
 
 def test_bert_config_is_inferred_from_the_weights():

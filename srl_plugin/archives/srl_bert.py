@@ -12,7 +12,7 @@ import torch
 from transformers import BertConfig, BertTokenizer
 
 from srl_plugin.archives.files import CONFIG_FILE, ArchiveFiles
-from srl_plugin.hf.export import build_exact, read_aligner, read_bert_config, to_srl_names
+from srl_plugin.hf.export import build_exact, read_aligner, read_encoder_config, to_srl_names
 from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
 from srl_plugin.hf.tokenization import FAST_TOKENIZER_FILE, VOCAB_FILE, WordPieceAligner
 from srl_plugin.hf.weights import CheckpointError
@@ -106,17 +106,27 @@ def _bert_config(
     source: str,
 ) -> BertConfig:
     if bert_config is not None:
-        return read_bert_config(bert_config, source)
+        return _read_bert_config(bert_config, source)
     if isinstance(bert_model, dict):
         return BertConfig.from_dict(bert_model)
     if isinstance(bert_model, str):
         if os.path.isfile(os.path.join(bert_model, CONFIG_FILE)):
-            return read_bert_config(bert_model, source)
+            return _read_bert_config(bert_model, source)
         try:
             return BertConfig.from_pretrained(bert_model, local_files_only=True)
         except (OSError, ValueError):
             pass
     return infer_bert_config(state, source)
+
+
+def _read_bert_config(path: str, source: str) -> BertConfig:
+    # An srl_bert archive's encoder is BERT: a config of another family is the wrong one.
+    config = read_encoder_config(path, source)
+    if config.model_type != "bert":  # (RobertaConfig is a BertConfig in transformers 4.20)
+        raise CheckpointError(
+            f"{source}: {path} is a {config.model_type} config; srl_bert archives hold BERT"
+        )
+    return config
 
 
 def infer_bert_config(state: Dict[str, torch.Tensor], source: str) -> BertConfig:

@@ -11,6 +11,7 @@ Hugging Face SRL checkpoints: one reader and one writer of the export folder.
   output is (the umask's modes, not the temporary folder's 0700).
 """
 
+import json
 import logging
 import os
 import shutil
@@ -20,7 +21,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import transformers
-from transformers import BertConfig, PretrainedConfig, PreTrainedModel
+from transformers import PretrainedConfig, PreTrainedModel
 
 from srl_plugin.hf.families import family, read_family
 from srl_plugin.hf.frames import config_max_wordpieces
@@ -323,20 +324,21 @@ def build_exact(
     return model.eval()
 
 
-def read_bert_config(path: str, shown: str) -> BertConfig:
-    """The `BertConfig` of a checkpoint folder or `config.json`; `shown` names it in errors."""
-    try:
-        return BertConfig.from_pretrained(path)
-    except (OSError, ValueError) as error:
-        raise CheckpointError(f"{shown}: unreadable BERT config {path}: {error}") from None
-
-
 def read_encoder_config(path: str, shown: str) -> PretrainedConfig:
     """
-    The configuration of a checkpoint folder, as its family's config class (a `config.json`
-    without `model_type`, as Google's BERT checkpoints have, is BERT's); `shown` names it in
-    errors. An unsupported family is a `ValueError` naming its `model_type`.
+    The configuration of a checkpoint folder or of a `config.json` file, as its family's config
+    class (a `config.json` without `model_type`, as Google's BERT checkpoints have, is BERT's);
+    `shown` names it in errors. An unsupported family is a `ValueError` naming its `model_type`.
     """
+    if not os.path.exists(path):
+        raise CheckpointError(f"{shown}: unreadable config {path}: no such file or folder")
+    if os.path.isfile(path):
+        try:
+            with open(path, encoding="utf-8") as config_file:
+                values = json.load(config_file)
+        except (OSError, ValueError) as error:
+            raise CheckpointError(f"{shown}: unreadable config {path}: {error}") from None
+        return encoder_config_from_dict(values, f"{shown}: {path}")
     try:
         config_class = getattr(transformers, read_family(path).config)
     except ValueError as error:

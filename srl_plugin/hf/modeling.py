@@ -15,7 +15,6 @@ get a second row (`with_predicate_marker`, `grow_token_type_embeddings`), so a s
 token-classification class with `type_vocab_size=2` computes exactly what this model does.
 """
 
-import os
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
 
@@ -35,10 +34,16 @@ from transformers import (
 from transformers.utils import ModelOutput
 
 from srl_plugin.hf.decoding import bio_transition_constraints, viterbi_decode_bio
-from srl_plugin.hf.fusion import FUSION_FAMILIES, fused_encoding, marked_encoding, shared_encoding
+from srl_plugin.hf.fusion import (
+    FUSION_FAMILIES,
+    encoder_layers,
+    fused_encoding,
+    marked_encoding,
+    shared_encoding,
+)
 from srl_plugin.hf.families import FAMILIES, Family, family
 from srl_plugin.hf.labels import PREDICATE_LABELS
-from srl_plugin.hf.weights import PYTORCH_FILE, SAFETENSORS_FILE, read_safetensors
+from srl_plugin.hf.weights import from_pretrained_reading_safetensors
 
 
 @dataclass
@@ -134,18 +139,13 @@ class SemanticRoleLabelingMixin:
         itself (before 4.23, e.g. the AllenNLP environment's 4.20), an export folder's weights
         are read here with the safetensors library and handed over as `state_dict`.
         """
-        folder = pretrained_model_name_or_path
-        weights = os.path.join(str(folder), SAFETENSORS_FILE)
-        if (
-            not _reads_safetensors()
-            and "state_dict" not in kwargs
-            and os.path.isfile(weights)
-            and not os.path.isfile(os.path.join(str(folder), PYTORCH_FILE))
-        ):
-            kwargs.setdefault("config", cls.config_class.from_pretrained(folder))  # type: ignore
-            kwargs["state_dict"] = read_safetensors(weights)
-            folder = None
-        return super().from_pretrained(folder, *args, **kwargs)  # type: ignore[misc]
+        return from_pretrained_reading_safetensors(
+            super().from_pretrained,  # type: ignore[misc]
+            cls.config_class,  # type: ignore[attr-defined]
+            pretrained_model_name_or_path,
+            *args,
+            **kwargs,
+        )
 
     def _init_weights(self, module: nn.Module) -> None:
         # The heads start as allennlp-models' SrlBert's projection does (torch's Linear default),
@@ -226,14 +226,24 @@ class SemanticRoleLabelingMixin:
 
     def init_predicate_marker(self) -> None:
         """
-        Starts the fused marker as the input marker's direction: the difference of the two
-        token-type embeddings (what `token_type_ids = 1` adds at the input).
+        Starts the fused marker in the input marker's direction (the difference of the two
+        token-type embeddings, what `token_type_ids = 1` adds at the input), at the size of the
+        hidden states it is added to: the norm of the last LayerNorm weight of the layer below
+        the fusion point, about the norm of that layer's outputs. At the token-type embeddings'
+        own size (0.16 against hidden states of norm 11 in MiniLM) the layers above barely see
+        the marker, and the optimizer's small steps take long to grow it.
         """
         if not self.predicate_fusion_layer:
             return
         types = self.base_model.embeddings.token_type_embeddings.weight  # type: ignore
+        layer = encoder_layers(self.base_model)[self.predicate_fusion_layer - 1]  # type: ignore
+        norms = [m.weight.norm() for m in layer.modules() if isinstance(m, nn.LayerNorm)]
         with torch.no_grad():
-            self.predicate_marker.copy_(types[1] - types[0])
+            direction = types[1] - types[0]
+            if float(direction.norm()) == 0.0:  # identical rows: any fixed direction will do
+                direction = torch.ones_like(direction)
+            size = norms[-1] if norms else torch.tensor(float(direction.numel()) ** 0.5)
+            self.predicate_marker.copy_(direction * (size / direction.norm()))
 
     def encode_sentences(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor
@@ -322,12 +332,6 @@ class SemanticRoleLabelingMixin:
         # Shape: (batch_size, num_wordpieces, num_labels)
         probabilities = torch.softmax(logits.float(), dim=-1)
         return viterbi_decode_bio(probabilities, lengths, transitions, start_transitions)
-
-
-def _reads_safetensors() -> bool:
-    # transformers reads model.safetensors in from_pretrained from 4.23 on.
-    major, minor = (int(part) for part in transformers.__version__.split(".")[:2])
-    return (major, minor) >= (4, 23)
 
 
 def _patch_deberta_v2_for_numpy_1_24() -> None:

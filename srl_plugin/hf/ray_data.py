@@ -18,7 +18,7 @@ import argparse
 import sys
 from typing import Any, Dict, List, Optional
 
-from srl_plugin.hf.cli import DTYPES, label_lines, load_labeler
+from srl_plugin.hf.cli import DTYPES, keep_heap_flat, label_lines, load_labeler
 from srl_plugin.hf.formats import json_line
 
 
@@ -52,6 +52,7 @@ class SrlLabeler:
     ) -> None:
         if input_format not in ("text", "jsonl"):
             raise ValueError(f"input_format must be 'text' or 'jsonl', not {input_format!r}")
+        keep_heap_flat()
         self.labeler = load_labeler(export, batch_size, device, dtype)
         self.jsonl = input_format == "jsonl"
 

@@ -9,7 +9,7 @@ cannot read it through `from_pretrained`, so we never leave that to transformers
 
 import os
 import pickle
-from typing import Any, Dict
+from typing import Any, Callable, Dict
 
 import torch
 from safetensors import SafetensorError
@@ -31,6 +31,32 @@ def read_safetensors(path: str) -> Dict[str, torch.Tensor]:
         raise CheckpointError(f"{path}: no such weights file") from None
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(f"{path}: not a readable safetensors file ({error})") from None
+
+
+def from_pretrained_reading_safetensors(
+    from_pretrained: Callable[..., Any], config_class: Any, folder: Any, *args: Any, **kwargs: Any
+) -> Any:
+    """
+    `from_pretrained(folder, *args, **kwargs)` (a transformers class's); where transformers
+    cannot read `model.safetensors` itself (before 4.23, e.g. the AllenNLP environment's 4.20),
+    a folder's weights are read here with the safetensors library and handed over as
+    `state_dict`, with the folder's config (`config_class.from_pretrained`): the same weights
+    through the same loading code.
+    """
+    import transformers
+
+    major, minor = (int(part) for part in transformers.__version__.split(".")[:2])
+    weights = os.path.join(str(folder), SAFETENSORS_FILE)
+    if (
+        (major, minor) < (4, 23)
+        and "state_dict" not in kwargs
+        and os.path.isfile(weights)
+        and not os.path.isfile(os.path.join(str(folder), PYTORCH_FILE))
+    ):
+        kwargs.setdefault("config", config_class.from_pretrained(folder))
+        kwargs["state_dict"] = read_safetensors(weights)
+        folder = None
+    return from_pretrained(folder, *args, **kwargs)
 
 
 def write_safetensors(tensors: Dict[str, torch.Tensor], path: str) -> None:

@@ -143,3 +143,18 @@ def test_labeler_runs_the_lower_layers_once_per_sentence():
             path = model.decode(logits, [len(ids)])[0]
             offsets = aligner.tokenize(item["tokens"]).start_offsets
             assert verb["tags"] == [LABELS[path[offset]] for offset in offsets]
+
+
+def test_marker_starts_in_the_token_type_direction_at_the_hidden_states_size():
+    model = tiny_model(2)
+    with torch.no_grad():
+        layer_norm = model.bert.encoder.layer[1].output.LayerNorm
+        layer_norm.weight.mul_(3.0)  # a size that differs from the default's sqrt(hidden_size)
+        model.init_predicate_marker()
+    types = model.bert.embeddings.token_type_embeddings.weight
+    direction = types[1] - types[0]
+    marker = model.predicate_marker.detach()
+    assert torch.allclose(marker.norm(), layer_norm.weight.norm(), rtol=1e-5)
+    assert torch.allclose(marker / marker.norm(), direction / direction.norm(), atol=1e-6)
+    # Larger than the token-type difference itself, which the layers above would barely see.
+    assert marker.norm() > 10 * direction.norm()
