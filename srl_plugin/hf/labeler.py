@@ -163,16 +163,21 @@ class SemanticRoleLabeler:
             results[i] = result
         return results
 
-    def label_requests(self, requests: Sequence[Request]) -> List[Dict[str, Any]]:
+    def label_requests(
+        self, requests: Sequence[Request], shared: Optional[SharedEncodings] = None
+    ) -> List[Dict[str, Any]]:
         """
         The results of validated requests (`srl_plugin.hf.inputs.parse_item`), all batched
-        together: predicates found where a request has none, then every frame labelled.
+        together: predicates found where a request has none, then every frame labelled. With a
+        fused model, `shared` may hold sentence windows' shared encodings already computed
+        (keyed by the window's input ids, as `find_predicates` keeps them).
         """
         results = [sentence_result(r.words, r.offsets) for r in requests]
         need_predicates = [r for r in requests if r.predicates is None]
         # With a fused model, the sentences' shared encodings from predicate identification are
         # kept for labelling their frames, so the lower layers run once per sentence.
-        shared: Optional[SharedEncodings] = {} if self.model.predicate_fusion_layer else None
+        if shared is None and self.model.predicate_fusion_layer:
+            shared = {}
         if need_predicates:
             found = self.find_predicates([r.words for r in need_predicates], shared)
             for needing, predicates in zip(need_predicates, found):

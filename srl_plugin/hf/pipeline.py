@@ -109,13 +109,28 @@ class SemanticRoleLabelingPipeline(ChunkPipeline):
             }
 
     def _forward(self, model_inputs: Dict[str, Any]) -> Dict[str, Any]:  # type: ignore[override]
-        output = self.model(
-            input_ids=model_inputs["input_ids"],
-            attention_mask=model_inputs["attention_mask"],
-            token_type_ids=model_inputs["token_type_ids"],
-        )
-        # `logits` first: the pipeline reads the batch size from the first value.
-        outputs = {"logits": output.logits, "predicate_logits": output.predicate_logits}
+        # One kind per input, or a list of them when the pipeline batches inputs.
+        kinds = model_inputs["kind"]
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        if self.model.predicate_fusion_layer and _IDENTIFY in kinds:
+            # A fused model's shared encodings, kept for labelling the predicates found in them.
+            shared, predicate_logits = self.model.encode_sentences(
+                model_inputs["input_ids"], model_inputs["attention_mask"]
+            )
+            logits = predicate_logits  # (unused for sentences whose predicates are to be found)
+            if any(kind != _IDENTIFY for kind in kinds):
+                logits = self.model.label_shared(
+                    shared, model_inputs["attention_mask"], model_inputs["token_type_ids"]
+                )
+            outputs = {"logits": logits, "predicate_logits": predicate_logits, "shared": shared}
+        else:
+            output = self.model(
+                input_ids=model_inputs["input_ids"],
+                attention_mask=model_inputs["attention_mask"],
+                token_type_ids=model_inputs["token_type_ids"],
+            )
+            # `logits` first: the pipeline reads the batch size from the first value.
+            outputs = {"logits": output.logits, "predicate_logits": output.predicate_logits}
         for key in ("frame", "request", "predicate", "kind", "is_last"):
             outputs[key] = model_inputs[key]
         return outputs
@@ -135,7 +150,16 @@ class SemanticRoleLabelingPipeline(ChunkPipeline):
                 for word, offset in frame.word_offsets():
                     labels[word] = row[offset]
             request.predicates = predicate_spans(labels)
-            return self.labeler.label_requests([request])[0]
+            # The sentence's frames are labelled together (the pipeline's batches hold one
+            # model input each; a sentence's frames are only known here), a fused model's from
+            # the shared encoding computed above.
+            shared = None
+            if "shared" in all_outputs[0]:
+                shared = {}
+                for output in all_outputs:
+                    key = tuple(output["frame"].input_ids)
+                    shared[key] = output["shared"][0, : len(key)]
+            return self.labeler.label_requests([request], shared)[0]
         lengths = [len(output["frame"].input_ids) for output in all_outputs]
         # Shape: (num_frames, num_wordpieces, num_labels)
         logits = torch.nn.utils.rnn.pad_sequence(

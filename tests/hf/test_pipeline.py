@@ -87,3 +87,21 @@ def test_pipeline_dtype_reaches_the_model(export, expected):
     for output, item in zip(outputs[1:4], ITEMS[1:4]):
         given = [p if isinstance(p, list) else [p] for p in item["predicates"]]
         assert [verb["predicate_indices"] for verb in output["verbs"]] == given
+
+
+def test_fused_model_encodes_each_sentence_once(tiny_bert, tmp_path):
+    """
+    A shared-encoding export: the pipeline's frames are the labeler's, and a raw sentence's
+    lower layers run once, in the pipeline's batch: labelling the predicates found reuses them.
+    """
+    export = make_tiny_export(tiny_bert, str(tmp_path / "fused"), fusion_layer=1)
+    expected = SemanticRoleLabeler.from_pretrained(export, batch_size=2).predict_batch(ITEMS)
+    srl = pipeline("semantic-role-labeling", model=export)
+    encoded_again = []
+    encode = srl.labeler._encode
+    srl.labeler._encode = lambda frames: encoded_again.append(len(frames)) or encode(frames)
+    for batch_size in (1, 2):
+        outputs = srl(ITEMS, batch_size=batch_size)
+        assert outputs == expected
+        assert sum(len(output["verbs"]) for output in outputs) >= 5
+    assert encoded_again == []

@@ -13,10 +13,15 @@ METRICS = {"best_validation_f1-measure-overall": 0.4321, "best_validation_predic
 
 
 def make_tiny_export(
-    tiny_bert: str, directory: str, predicate_head: bool = True, pytorch_bin: bool = False
+    tiny_bert: str,
+    directory: str,
+    predicate_head: bool = True,
+    pytorch_bin: bool = False,
+    fusion_layer: int = 0,
 ) -> str:
     config = BertConfig.from_pretrained(tiny_bert)
     config.srl_predicate_head = predicate_head
+    config.predicate_fusion_layer = fusion_layer
     torch.manual_seed(0)
     model = build_srl_model(config, to_srl_names(read_weights(tiny_bert)), LABELS, tiny_bert)
     if predicate_head:
