@@ -43,6 +43,7 @@ from benchmarks.end_to_end_srl import score  # noqa: E402
 from benchmarks.predict_throughput import build_upstream, run_upstream  # noqa: E402
 from srl_plugin.hf import BertForSemanticRoleLabeling, SemanticRoleLabeler  # noqa: E402
 from srl_plugin.hf.export import read_aligner  # noqa: E402
+from srl_plugin.hf.fusion import DEFAULT_DISTANCE_RADIUS, set_predicate_fusion  # noqa: E402
 
 
 def random_labeler(
@@ -58,7 +59,7 @@ def random_labeler(
         )  # fmt: skip
     config.id2label = dict(enumerate(labels))
     config.label2id = {label: i for i, label in enumerate(labels)}
-    config.predicate_fusion_layer = fusion_layer
+    set_predicate_fusion(config, fusion_layer, DEFAULT_DISTANCE_RADIUS)
     torch.manual_seed(0)
     model = BertForSemanticRoleLabeling(config)
     model.init_predicate_marker()

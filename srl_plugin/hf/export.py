@@ -25,6 +25,7 @@ from transformers import PretrainedConfig, PreTrainedModel
 
 from srl_plugin.hf.families import family, read_family
 from srl_plugin.hf.frames import config_max_wordpieces
+from srl_plugin.hf.fusion import DEFAULT_DISTANCE_RADIUS, set_predicate_fusion
 from srl_plugin.hf.modeling import grow_token_type_embeddings, srl_class, with_predicate_marker
 from srl_plugin.hf.tokenization import Aligner, aligner_from_pretrained
 from srl_plugin.hf.weights import (
@@ -116,7 +117,9 @@ def build_srl_model(
     missing = [
         name
         for name in missing
-        if not name.startswith(("classifier.", "predicate_classifier.", "predicate_marker"))
+        if not name.startswith(
+            ("classifier.", "predicate_classifier.", "predicate_marker", "predicate_distance")
+        )
         and not name.endswith(_BUFFER_SUFFIXES)
     ]
     if missing:
@@ -167,14 +170,15 @@ def load_pretrained_srl_model(
     labels: Optional[Sequence[str]] = None,
     predicate_head: bool = True,
     predicate_fusion_layer: int = 0,
+    predicate_distance_radius: int = DEFAULT_DISTANCE_RADIUS,
 ) -> PreTrainedModel:
     """
     Any checkpoint folder of a supported family (a bare encoder such as `RobertaModel`, a
     `*For*` model, or an export of this plugin) as the family's SRL model, with `labels`
     (default: the checkpoint's own `id2label`), to start training from. An encoder with fewer
     than two token types gets the predicate marker's second row (`grow_token_type_embeddings`);
-    heads and the fused predicate marker (`predicate_fusion_layer > 0`) that the checkpoint
-    lacks start fresh.
+    heads and the fused predicate marker and offset embeddings (`predicate_fusion_layer > 0`,
+    `predicate_distance_radius`) that the checkpoint lacks start fresh.
     """
     if not os.path.isfile(os.path.join(directory, CONFIG_FILE)):
         raise CheckpointError(
@@ -182,7 +186,7 @@ def load_pretrained_srl_model(
         )
     config = read_encoder_config(directory, directory)
     config.srl_predicate_head = predicate_head
-    config.predicate_fusion_layer = predicate_fusion_layer
+    set_predicate_fusion(config, predicate_fusion_layer, predicate_distance_radius)
     old_labels = [config.id2label[i] for i in range(len(config.id2label))]
     if labels is None:
         labels = old_labels

@@ -21,6 +21,20 @@ from torch import nn
 # mask. DeBERTa's layers also take relative positions, ALBERT shares its layers in groups.
 FUSION_FAMILIES = ("bert", "roberta", "xlm-roberta", "electra")
 
+# Offsets from the predicate that get an embedding of their own (farther ones share the last).
+DEFAULT_DISTANCE_RADIUS = 16
+# The offset embeddings start at this fraction of the hidden states' size (the marker's).
+DISTANCE_SCALE = 0.5
+
+
+def set_predicate_fusion(config: Any, fusion_layer: int, distance_radius: int) -> None:
+    """
+    Records the shared encoding in a model's config: `predicate_fusion_layer`, and with it
+    `predicate_distance_radius` (0 without fusion, where the input marker needs neither).
+    """
+    config.predicate_fusion_layer = fusion_layer
+    config.predicate_distance_radius = distance_radius if fusion_layer else 0
+
 
 def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """Shape `(batch_size, 1, 1, num_wordpieces)`: 0 where attended, the dtype's minimum where not."""
@@ -91,13 +105,42 @@ def marked_encoding(
     attention_mask: torch.Tensor,
     predicate_mask: torch.Tensor,
     fusion_layer: int,
+    distance: Optional[nn.Embedding] = None,
 ) -> torch.Tensor:
     """
     Shape `(batch_size, num_wordpieces, hidden_size)`: the remaining layers over `shared` (one
     row per frame) with `marker` added on each frame's predicate wordpieces (`predicate_mask`).
     """
     hidden = shared + marker * predicate_mask.unsqueeze(-1).to(shared.dtype)
+    if distance is not None:
+        hidden = hidden + distance(predicate_distances(predicate_mask, distance.num_embeddings))
     return run_layers(encoder_layers(encoder_model)[fusion_layer:], hidden, attention_mask)
+
+
+def relative_position_table(num_embeddings: int, width: int) -> torch.Tensor:
+    """
+    Shape `(num_embeddings, width)`: sinusoids of the offsets `-r .. r` (`r = num_embeddings //
+    2`), centred and scaled to unit rows: neighbouring offsets start alike, left and right apart.
+    """
+    offsets = torch.arange(num_embeddings, dtype=torch.float32)[:, None] - num_embeddings // 2
+    # Wavelengths from 2*pi to about 2*pi*10^4, as in the Transformer's position encoding.
+    frequencies = torch.exp(-torch.arange(0, width, 2, dtype=torch.float32) * (9.2 / width))
+    table = torch.zeros(num_embeddings, width)
+    table[:, 0::2] = torch.sin(offsets * frequencies)
+    table[:, 1::2] = torch.cos(offsets * frequencies)[:, : width // 2]
+    table = table - table.mean(dim=0, keepdim=True)
+    return table / table.norm(dim=1, keepdim=True).clamp(min=1e-6)
+
+
+def predicate_distances(predicate_mask: torch.Tensor, num_embeddings: int) -> torch.Tensor:
+    """
+    Shape `(batch_size, num_wordpieces)`: each wordpiece's offset from its frame's first
+    predicate wordpiece, clipped to +-(num_embeddings // 2) and shifted to an embedding index.
+    """
+    radius = num_embeddings // 2
+    positions = torch.arange(predicate_mask.size(1), device=predicate_mask.device)
+    first = predicate_mask.long().argmax(dim=1, keepdim=True)
+    return (positions.unsqueeze(0) - first).clamp(-radius, radius) + radius
 
 
 def fused_encoding(
@@ -107,6 +150,7 @@ def fused_encoding(
     attention_mask: Optional[torch.Tensor],
     token_type_ids: Optional[torch.Tensor],
     fusion_layer: int,
+    distance: Optional[nn.Embedding] = None,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """
     The encoder's output for a batch of frames (`token_type_ids` 1 on each frame's predicate),
@@ -129,6 +173,6 @@ def fused_encoding(
     # Shape: (batch_size, num_wordpieces, hidden_size)
     per_frame = shared[torch.tensor(inverse, device=device)]
     output = marked_encoding(
-        encoder_model, marker, per_frame, attention_mask, token_type_ids, fusion_layer
+        encoder_model, marker, per_frame, attention_mask, token_type_ids, fusion_layer, distance
     )
     return output, per_frame

@@ -246,8 +246,10 @@ def _body(
         marker = [
             f"The sentence is encoded once by the first {fusion_layer} encoder layers (no marker);",
             "a learned marker vector (`predicate_marker`) is added there to the predicate's",
-            "sub-words and only the remaining layers run per predicate (`predicate_fusion_layer:",
-            f"{fusion_layer}` in `config.json`). A linear layer tags every sub-word with BIO role",
+            "sub-words, with a learned embedding of every sub-word's offset from the predicate",
+            "(`predicate_distance`, where `predicate_distance_radius` > 0), and only the remaining",
+            f"layers run per predicate (`predicate_fusion_layer: {fusion_layer}` in `config.json`).",
+            "A linear layer tags every sub-word with BIO role",
         ]
     else:
         marker = [

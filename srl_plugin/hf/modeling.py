@@ -35,10 +35,12 @@ from transformers.utils import ModelOutput
 
 from srl_plugin.hf.decoding import bio_transition_constraints, viterbi_decode_bio
 from srl_plugin.hf.fusion import (
+    DISTANCE_SCALE,
     FUSION_FAMILIES,
     encoder_layers,
     fused_encoding,
     marked_encoding,
+    relative_position_table,
     shared_encoding,
 )
 from srl_plugin.hf.families import FAMILIES, Family, family
@@ -124,6 +126,12 @@ class SemanticRoleLabelingMixin:
                 )
             # Set from the token-type embeddings by `init_predicate_marker` when training starts.
             self.predicate_marker = nn.Parameter(torch.zeros(config.hidden_size))
+            # Every wordpiece's offset from the predicate (clipped to +-radius), added with the
+            # marker: one layer above cannot tell left from right of the predicate otherwise.
+            radius = int(getattr(config, "predicate_distance_radius", 0) or 0)
+            self.predicate_distance: Optional[nn.Embedding] = (
+                nn.Embedding(2 * radius + 1, config.hidden_size) if radius > 0 else None
+            )
         if getattr(config, "srl_predicate_head", True):
             self.predicate_classifier: Optional[nn.Linear] = nn.Linear(
                 config.hidden_size, len(PREDICATE_LABELS)
@@ -183,6 +191,7 @@ class SemanticRoleLabelingMixin:
                 attention_mask,
                 token_type_ids,
                 self.predicate_fusion_layer,
+                self.predicate_distance,
             )
             # Shape: (batch_size, num_wordpieces, hidden_size)
             sequence_output = self.dropout(encoded)
@@ -244,6 +253,9 @@ class SemanticRoleLabelingMixin:
                 direction = torch.ones_like(direction)
             size = norms[-1] if norms else torch.tensor(float(direction.numel()) ** 0.5)
             self.predicate_marker.copy_(direction * (size / direction.norm()))
+            if self.predicate_distance is not None:
+                table = relative_position_table(*self.predicate_distance.weight.shape)
+                self.predicate_distance.weight.copy_(table * (DISTANCE_SCALE * size))
 
     def encode_sentences(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor
@@ -297,6 +309,7 @@ class SemanticRoleLabelingMixin:
             attention_mask,
             token_type_ids,
             self.predicate_fusion_layer,
+            self.predicate_distance,
         )
         return self.classifier(self.dropout(encoded))
 

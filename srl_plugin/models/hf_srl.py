@@ -18,6 +18,7 @@ from transformers import PreTrainedModel
 from srl_plugin.archives.resolution import embedded_export, resolve_checkpoint
 from srl_plugin.hf.export import load_pretrained_srl_model, read_encoder_config
 from srl_plugin.hf.labels import PREDICATE_LABELS, predicate_spans
+from srl_plugin.hf.fusion import DEFAULT_DISTANCE_RADIUS, set_predicate_fusion
 from srl_plugin.hf.modeling import srl_class, with_predicate_marker
 from srl_plugin.hf.tokenization import aligner_from_pretrained
 from srl_plugin.hf.weights import load_torch_weights
@@ -53,6 +54,10 @@ class HfSrlModel(Model):
         text (BERT, RoBERTa, XLM-R and ELECTRA encoders). The export then needs the plugin's
         class (a stock token-classification class cannot run it). Recorded in the export's
         `config.json`.
+    predicate_distance_radius : `int`, optional (default = `16`)
+        With `predicate_fusion_layer > 0`: every wordpiece also gets a learned embedding of its
+        offset from the predicate (offsets beyond +-radius share the last), added with the
+        marker; 0 leaves it out. Recorded in the export's `config.json`.
     load_weights : `bool`, optional (default = `True`)
         Read the checkpoint's weights. Archive loading sets this to `False`: the weights come from
         `weights.th` and the configuration from the export inside the archive.
@@ -68,6 +73,7 @@ class HfSrlModel(Model):
         label_smoothing: Optional[float] = None,
         predicate_head: bool = True,
         predicate_fusion_layer: int = 0,
+        predicate_distance_radius: int = DEFAULT_DISTANCE_RADIUS,
         load_weights: bool = True,
         **kwargs: Any,
     ) -> None:
@@ -78,7 +84,11 @@ class HfSrlModel(Model):
         if load_weights:
             checkpoint = resolve_checkpoint(bert_model)
             hf_model = load_pretrained_srl_model(
-                checkpoint, labels, predicate_head, predicate_fusion_layer
+                checkpoint,
+                labels,
+                predicate_head,
+                predicate_fusion_layer,
+                predicate_distance_radius,
             )
         else:
             checkpoint = resolve_checkpoint(bert_model, self.serialization_dir)
@@ -86,7 +96,7 @@ class HfSrlModel(Model):
             config.id2label = dict(enumerate(labels))
             config.label2id = {label: i for i, label in enumerate(labels)}
             config.srl_predicate_head = predicate_head
-            config.predicate_fusion_layer = predicate_fusion_layer
+            set_predicate_fusion(config, predicate_fusion_layer, predicate_distance_radius)
             hf_model = srl_class(config, checkpoint)(config)
         if classifier_dropout is not None:
             hf_model.config.classifier_dropout = classifier_dropout

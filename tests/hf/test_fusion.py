@@ -7,7 +7,7 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel
 
-from srl_plugin.hf.fusion import shared_encoding
+from srl_plugin.hf.fusion import predicate_distances, set_predicate_fusion, shared_encoding
 from srl_plugin.hf.labeler import SemanticRoleLabeler
 from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
 from srl_plugin.hf.tokenization import WordPieceAligner
@@ -16,7 +16,9 @@ LABELS = ["O", "B-V", "I-V", "B-ARG0", "I-ARG0", "B-ARG1", "I-ARG1"]
 WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "the", "cat", "sat", "on", "mat", "dog", "ran", "and"]
 
 
-def tiny_model(fusion_layer: int, seed: int = 0) -> BertForSemanticRoleLabeling:
+def tiny_model(
+    fusion_layer: int, seed: int = 0, distance_radius: int = 2
+) -> BertForSemanticRoleLabeling:
     config = BertConfig(
         vocab_size=len(WORDS),
         hidden_size=32,
@@ -25,8 +27,8 @@ def tiny_model(fusion_layer: int, seed: int = 0) -> BertForSemanticRoleLabeling:
         intermediate_size=37,
         id2label=dict(enumerate(LABELS)),
         label2id={label: i for i, label in enumerate(LABELS)},
-        predicate_fusion_layer=fusion_layer,
     )
+    set_predicate_fusion(config, fusion_layer, distance_radius)
     torch.manual_seed(seed)
     model = BertForSemanticRoleLabeling(config)
     model.init_predicate_marker()
@@ -103,6 +105,33 @@ def test_marker_gets_a_gradient_and_round_trips(tmp_path):
     again = BertForSemanticRoleLabeling.from_pretrained(tmp_path).eval()
     assert again.config.predicate_fusion_layer == 2
     assert torch.equal(again.predicate_marker, model.predicate_marker)
+    assert model.predicate_distance.weight.grad.abs().sum() > 0
+    assert again.config.predicate_distance_radius == 2
+    assert torch.equal(again.predicate_distance.weight, model.predicate_distance.weight)
+
+
+def test_offsets_from_the_predicate_are_clipped():
+    mask = torch.tensor([[0, 0, 0, 1, 1, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 0]])
+    # Radius 2: offsets -2 .. 2 become indices 0 .. 4.
+    assert predicate_distances(mask, 5).tolist() == [
+        [0, 0, 1, 2, 3, 4, 4, 4],
+        [2, 3, 4, 4, 4, 4, 4, 4],
+    ]
+
+
+@pytest.mark.parametrize("radius", [0, 2])
+def test_offset_embeddings_are_the_options(radius):
+    model = tiny_model(1, distance_radius=radius)
+    ids, mask, types = frames_batch()
+    with torch.no_grad():
+        logits = model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
+        if radius:
+            model.predicate_distance.weight.zero_()
+            without = model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
+            assert not torch.allclose(logits, without, atol=1e-4)
+        else:
+            assert model.predicate_distance is None
+    assert tiny_model(0, distance_radius=radius).config.predicate_distance_radius == 0
 
 
 def test_labeler_runs_the_lower_layers_once_per_sentence():

@@ -4,6 +4,7 @@ import torch
 from transformers import BertConfig
 
 from srl_plugin.hf.export import build_srl_model, save_export, to_srl_names
+from srl_plugin.hf.fusion import DEFAULT_DISTANCE_RADIUS, set_predicate_fusion
 from srl_plugin.hf.model_card import predicate_head_status, render_model_card
 from srl_plugin.hf.tokenization import WordPieceAligner
 from srl_plugin.hf.weights import read_weights
@@ -21,7 +22,7 @@ def make_tiny_export(
 ) -> str:
     config = BertConfig.from_pretrained(tiny_bert)
     config.srl_predicate_head = predicate_head
-    config.predicate_fusion_layer = fusion_layer
+    set_predicate_fusion(config, fusion_layer, DEFAULT_DISTANCE_RADIUS)
     torch.manual_seed(0)
     model = build_srl_model(config, to_srl_names(read_weights(tiny_bert)), LABELS, tiny_bert)
     if predicate_head:
