@@ -14,6 +14,7 @@ from allennlp.data import Batch
 from allennlp.models.archival import load_archive
 
 from srl_plugin.hf import BertForSemanticRoleLabeling, SemanticRoleLabeler
+from srl_plugin.hf.export import load_pretrained_srl_model
 from tests import EWT_SAMPLE
 from tests.cli import allennlp_command, train_tiny
 
@@ -43,7 +44,7 @@ def frames(fused_run):
     ]
 
 
-def test_export_records_the_fusion_and_matches_the_allennlp_logits(fused_run, frames):
+def test_export_records_the_fusion_and_matches_the_allennlp_logits(tiny_bert, fused_run, frames):
     archive, instances = frames
     export = str(fused_run / "hf_model")
     config = json.loads((fused_run / "hf_model" / "config.json").read_text())
@@ -64,9 +65,14 @@ def test_export_records_the_fusion_and_matches_the_allennlp_logits(fused_run, fr
             token_type_ids=tensors["verb_indicator"],
         )
     assert torch.allclose(ours["logits"][mask], theirs.logits[mask], atol=1e-5)
-    # The marker was trained: it moved away from where it started.
-    start = model.bert.embeddings.token_type_embeddings.weight
-    assert not torch.allclose(model.predicate_marker, start[1] - start[0], atol=1e-3)
+    # The marker and the offset embeddings (radius 16 by default) were trained: they moved
+    # away from where training started them on the base checkpoint.
+    assert config["predicate_distance_radius"] == 16
+    start = load_pretrained_srl_model(tiny_bert, model.labels, predicate_fusion_layer=1)
+    assert not torch.allclose(model.predicate_marker, start.predicate_marker, atol=1e-3)
+    assert not torch.allclose(
+        model.predicate_distance.weight, start.predicate_distance.weight, atol=1e-3
+    )
 
 
 def test_labeler_tags_equal_allennlp_predict(fused_run, frames, tmp_path):
