@@ -14,7 +14,18 @@ import os
 import platform
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # English Web Treebank PropBank (CoNLL-2012 layout: conll2012/{train,dev,test,sample}/<genre>/),
@@ -51,6 +62,22 @@ def setup_environment(threads: Optional[int] = None) -> None:
         import torch
 
         torch.set_num_threads(threads)
+
+
+def bert_base_config(vocab_size: int, labels: Sequence[str], max_positions: int = 512) -> Any:
+    """A `BertConfig` of BERT-base's sizes (random-weight speed runs) with `labels`' maps."""
+    from transformers import BertConfig
+
+    return BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=768,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        intermediate_size=3072,
+        max_position_embeddings=max_positions,
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+    )
 
 
 def shown(path: PathLike) -> str:

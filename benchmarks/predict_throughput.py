@@ -53,6 +53,7 @@ from transformers import BertConfig  # noqa: E402
 
 import srl_plugin  # noqa: E402,F401  (registers hf_srl with AllenNLP)
 from benchmarks._common import (  # noqa: E402
+    bert_base_config,
     environment_info,
     fastest_interleaved,
     minilm_checkpoint,
@@ -454,16 +455,7 @@ def bert_base_throughput(
 ) -> List[Dict[str, Any]]:
     """Predicates/s and achieved TFLOP/s of a BERT-base-sized labeler (random weights)."""
     labels = model.hf_model.labels
-    config = BertConfig(
-        vocab_size=len(model.aligner.vocab),
-        hidden_size=768,
-        num_hidden_layers=12,
-        num_attention_heads=12,
-        intermediate_size=3072,
-        max_position_embeddings=512,
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-    )
+    config = bert_base_config(len(model.aligner.vocab), labels)
     torch.manual_seed(0)
     hf_model = BertForSemanticRoleLabeling(config).to(device).eval()
     autocast = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(args.autocast)

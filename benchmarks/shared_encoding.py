@@ -38,7 +38,12 @@ sys.path.insert(0, REPO_ROOT)
 from allennlp.data import Vocabulary  # noqa: E402
 from transformers import BertConfig  # noqa: E402
 
-from benchmarks._common import read_conll, setup_environment, split_path  # noqa: E402
+from benchmarks._common import (  # noqa: E402
+    bert_base_config,
+    read_conll,
+    setup_environment,
+    split_path,
+)
 from benchmarks.end_to_end_srl import score  # noqa: E402
 from benchmarks.predict_throughput import build_upstream, run_upstream  # noqa: E402
 from srl_plugin.hf import BertForSemanticRoleLabeling, SemanticRoleLabeler  # noqa: E402
@@ -52,11 +57,7 @@ def random_labeler(
     """A labeler with random weights of `like`'s size (or BERT-base's) and its tokenizer."""
     config = BertConfig.from_pretrained(like)
     if bert_base:
-        config = BertConfig(
-            vocab_size=config.vocab_size, hidden_size=768, num_hidden_layers=12,
-            num_attention_heads=12, intermediate_size=3072,
-            max_position_embeddings=config.max_position_embeddings,
-        )  # fmt: skip
+        config = bert_base_config(config.vocab_size, labels, config.max_position_embeddings)
     config.id2label = dict(enumerate(labels))
     config.label2id = {label: i for i, label in enumerate(labels)}
     set_predicate_fusion(config, fusion_layer, DEFAULT_DISTANCE_RADIUS)
