@@ -1,5 +1,6 @@
 """
-`allennlp train` with a shared encoding (`model.predicate_fusion_layer: 1`): the export agrees
+`allennlp train` with a shared encoding (`model.predicate_fusion_layer: 1`, which brings the pair
+head, `predicate_pair_head`, by default): the export agrees
 with the AllenNLP model (logits) and with `allennlp predict` (tags), here and, through the
 modern fixture, with transformers 5.x and 4.x.
 """
@@ -16,7 +17,7 @@ from allennlp.models.archival import load_archive
 from srl_plugin.hf import BertForSemanticRoleLabeling, SemanticRoleLabeler
 from srl_plugin.hf.export import load_pretrained_srl_model
 from tests import EWT_SAMPLE
-from tests.cli import allennlp_command, train_tiny
+from tests.cli import allennlp_command, allennlp_predict, train_tiny
 
 RAW_SENTENCES = [
     "The company said it would buy the shares .",
@@ -49,6 +50,7 @@ def test_export_records_the_fusion_and_matches_the_allennlp_logits(tiny_bert, fu
     export = str(fused_run / "hf_model")
     config = json.loads((fused_run / "hf_model" / "config.json").read_text())
     assert config["predicate_fusion_layer"] == 1
+    assert config["predicate_pair_head"] is True
     # The card says plainly that stock token classification cannot run it.
     assert "cannot run this model" in (fused_run / "hf_model" / "README.md").read_text()
     model = BertForSemanticRoleLabeling.from_pretrained(export).eval()
@@ -70,6 +72,7 @@ def test_export_records_the_fusion_and_matches_the_allennlp_logits(tiny_bert, fu
     assert config["predicate_distance_radius"] == 16
     start = load_pretrained_srl_model(tiny_bert, model.labels, predicate_fusion_layer=1)
     assert not torch.allclose(model.predicate_marker, start.predicate_marker, atol=1e-3)
+    assert not torch.allclose(model.pair_projection.weight, start.pair_projection.weight, atol=1e-3)
     assert not torch.allclose(
         model.predicate_distance.weight, start.predicate_distance.weight, atol=1e-3
     )
@@ -96,6 +99,12 @@ def test_labeler_tags_equal_allennlp_predict(fused_run, frames, tmp_path):
     assert [[v["tags"] for v in output["verbs"]] for output in labelled] == expected
     assert sum(any(t[2:] not in ("", "V") for t in tags[0]) for tags in expected if tags) > 20
     _write_modern_fixture(fused_run, lines, expected)
+    # `srl-import` of the export builds the same model (fusion options from its config.json).
+    imported = tmp_path / "imported.tar.gz"
+    result = allennlp_command("srl-import", str(fused_run / "hf_model"), str(imported))
+    assert result.returncode == 0, result.stderr[-2000:]
+    again = allennlp_predict(imported, input_file, tmp_path / "again.jsonl", "--batch-size", "16")
+    assert [[v["tags"] for v in output["verbs"]] for output in again] == expected
 
 
 def _write_modern_fixture(fused_run, lines, expected):

@@ -44,6 +44,7 @@ from srl_plugin.hf.export import (
     read_export,
     save_export,
 )
+from srl_plugin.hf.fusion import predicate_fusion_options
 from srl_plugin.hf.model_card import (
     model_architecture,
     predicate_head_status,
@@ -161,7 +162,12 @@ def _read_export(path: str) -> SrlCheckpoint:
             "bert_model": export,
             "predicate_instances": predicate_head,
         },
-        "model": {"type": "hf_srl", "bert_model": export, "predicate_head": predicate_head},
+        "model": {
+            "type": "hf_srl",
+            "bert_model": export,
+            "predicate_head": predicate_head,
+            **predicate_fusion_options(model.config),
+        },
         "data_loader": DEFAULT_DATA_LOADER,
     }
     return SrlCheckpoint(model, aligner, experiment, base_checkpoint=export)

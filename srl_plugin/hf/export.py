@@ -118,7 +118,13 @@ def build_srl_model(
         name
         for name in missing
         if not name.startswith(
-            ("classifier.", "predicate_classifier.", "predicate_marker", "predicate_distance")
+            (
+                "classifier.",
+                "predicate_classifier.",
+                "predicate_marker",
+                "predicate_distance",
+                "pair_projection.",
+            )
         )
         and not name.endswith(_BUFFER_SUFFIXES)
     ]
@@ -171,6 +177,7 @@ def load_pretrained_srl_model(
     predicate_head: bool = True,
     predicate_fusion_layer: int = 0,
     predicate_distance_radius: int = DEFAULT_DISTANCE_RADIUS,
+    predicate_pair_head: Optional[bool] = None,
 ) -> PreTrainedModel:
     """
     Any checkpoint folder of a supported family (a bare encoder such as `RobertaModel`, a
@@ -178,7 +185,8 @@ def load_pretrained_srl_model(
     (default: the checkpoint's own `id2label`), to start training from. An encoder with fewer
     than two token types gets the predicate marker's second row (`grow_token_type_embeddings`);
     heads and the fused predicate marker and offset embeddings (`predicate_fusion_layer > 0`,
-    `predicate_distance_radius`) that the checkpoint lacks start fresh.
+    `predicate_distance_radius`) and the pair head (`predicate_pair_head`) that the checkpoint
+    lacks start fresh.
     """
     if not os.path.isfile(os.path.join(directory, CONFIG_FILE)):
         raise CheckpointError(
@@ -186,7 +194,9 @@ def load_pretrained_srl_model(
         )
     config = read_encoder_config(directory, directory)
     config.srl_predicate_head = predicate_head
-    set_predicate_fusion(config, predicate_fusion_layer, predicate_distance_radius)
+    set_predicate_fusion(
+        config, predicate_fusion_layer, predicate_distance_radius, predicate_pair_head
+    )
     old_labels = [config.id2label[i] for i in range(len(config.id2label))]
     if labels is None:
         labels = old_labels

@@ -6,13 +6,15 @@ embeddings and the first `f` layers; that shared encoding is repeated for each p
 learned marker vector is added to the predicate's wordpieces, and only the remaining layers run
 per predicate. The predicate-identification head reads the shared encoding, so labelling a raw
 sentence with `P` predicates costs about `f + (L - f) * P` layer passes instead of `L * (P + 1)`.
+With few layers left after the marker, the tagger reads each sub-word together with its
+predicate (`with_predicate_pair`, `config.predicate_pair_head`, on by default with fusion).
 
 The layers are called one by one with an additive attention mask, which every transformers
 version from 4.20 to 5.x accepts for eager and SDPA attention; the BERT-style encoders
 (BERT, RoBERTa, XLM-R, ELECTRA) all keep their layers in `encoder.layer`.
 """
 
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -27,13 +29,34 @@ DEFAULT_DISTANCE_RADIUS = 16
 DISTANCE_SCALE = 0.5
 
 
-def set_predicate_fusion(config: Any, fusion_layer: int, distance_radius: int) -> None:
+def set_predicate_fusion(
+    config: Any, fusion_layer: int, distance_radius: int, pair_head: Optional[bool] = None
+) -> None:
     """
     Records the shared encoding in a model's config: `predicate_fusion_layer`, and with it
-    `predicate_distance_radius` (0 without fusion, where the input marker needs neither).
+    `predicate_distance_radius` (0 without fusion, where the input marker needs neither) and
+    `predicate_pair_head` (the tagger reads each sub-word with its predicate: `with_predicate_pair`;
+    by default on with fusion, off without, so that fusion layer 0 stays `SrlBert`'s model).
     """
     config.predicate_fusion_layer = fusion_layer
     config.predicate_distance_radius = distance_radius if fusion_layer else 0
+    config.predicate_pair_head = fusion_layer > 0 if pair_head is None else pair_head
+
+
+def predicate_fusion_options(config: Any) -> Dict[str, Any]:
+    """
+    The `hf_srl` model options that `set_predicate_fusion` recorded in `config` (none for
+    today's model), so that an archive made from an export builds the same model.
+    """
+    fusion_layer = int(getattr(config, "predicate_fusion_layer", 0) or 0)
+    pair_head = bool(getattr(config, "predicate_pair_head", False))
+    if not fusion_layer and not pair_head:
+        return {}
+    return {
+        "predicate_fusion_layer": fusion_layer,
+        "predicate_distance_radius": int(getattr(config, "predicate_distance_radius", 0) or 0),
+        "predicate_pair_head": pair_head,
+    }
 
 
 def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -115,6 +138,25 @@ def marked_encoding(
     if distance is not None:
         hidden = hidden + distance(predicate_distances(predicate_mask, distance.num_embeddings))
     return run_layers(encoder_layers(encoder_model)[fusion_layer:], hidden, attention_mask)
+
+
+def with_predicate_pair(
+    hidden: torch.Tensor, predicate_mask: torch.Tensor, projection: nn.Linear
+) -> torch.Tensor:
+    """
+    Shape `(batch_size, num_wordpieces, hidden_size)`: every sub-word's vector `h` plus
+    `gelu(projection([h; p; h * p]))`, `p` the mean of its frame's predicate sub-words
+    (`predicate_mask`; 0 in a frame without one). With one or two layers after the marker, the
+    encoder alone has little room to relate each word to the predicate; this reads them together.
+    """
+    mask = predicate_mask.unsqueeze(-1).to(hidden.dtype)
+    # Shape: (batch_size, 1, hidden_size)
+    predicate = (hidden * mask).sum(dim=1, keepdim=True) / mask.sum(dim=1, keepdim=True).clamp(
+        min=1.0
+    )
+    predicate = predicate.expand_as(hidden)
+    pair = torch.cat([hidden, predicate, hidden * predicate], dim=-1)
+    return hidden + nn.functional.gelu(projection(pair))
 
 
 def relative_position_table(num_embeddings: int, width: int) -> torch.Tensor:

@@ -70,6 +70,7 @@ def render_model_card(
     pytorch_bin: bool = False,
     architecture: str = "BertForSemanticRoleLabeling",
     fusion_layer: int = 0,
+    pair_head: bool = False,
 ) -> str:
     """
     The model card of an export.
@@ -93,9 +94,9 @@ def render_model_card(
         The Hub id of the base checkpoint when `base_checkpoint` is a local folder.
     pytorch_bin : `bool`
         Whether the export also holds `pytorch_model.bin`.
-    architecture, fusion_layer :
-        The SRL class (`config.architectures`) and `config.predicate_fusion_layer`; see
-        `model_architecture`.
+    architecture, fusion_layer, pair_head :
+        The SRL class (`config.architectures`), `config.predicate_fusion_layer` and
+        `config.predicate_pair_head`; see `model_architecture`.
     """
     hub_id, base_description = describe_checkpoint(base_checkpoint)
     if base_model:
@@ -122,6 +123,7 @@ def render_model_card(
         pytorch_bin,
         architecture,
         fusion_layer,
+        pair_head,
     )
     return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}"))
 
@@ -155,10 +157,11 @@ def _eval_results(
 
 
 def model_architecture(model: Any) -> Dict[str, Any]:
-    """`render_model_card`'s `architecture` and `fusion_layer` of an SRL model."""
+    """`render_model_card`'s `architecture`, `fusion_layer` and `pair_head` of an SRL model."""
     return {
         "architecture": type(model).__name__,
         "fusion_layer": int(getattr(model, "predicate_fusion_layer", 0) or 0),
+        "pair_head": getattr(model, "pair_projection", None) is not None,
     }
 
 
@@ -238,6 +241,7 @@ def _body(
     pytorch_bin: bool,
     architecture: str,
     fusion_layer: int,
+    pair_head: bool,
 ) -> str:
     roles = sorted({label[2:] for label in labels if label.startswith("B-")})
     family_name = _family_name(architecture)
@@ -249,13 +253,16 @@ def _body(
             "sub-words, with a learned embedding of every sub-word's offset from the predicate",
             "(`predicate_distance`, where `predicate_distance_radius` > 0), and only the remaining",
             f"layers run per predicate (`predicate_fusion_layer: {fusion_layer}` in `config.json`).",
-            "A linear layer tags every sub-word with BIO role",
         ]
     else:
-        marker = [
-            "The predicate is marked with `token_type_ids` (1 on its sub-words), a linear layer",
-            "tags every sub-word with BIO role",
+        marker = ["The predicate is marked with `token_type_ids` (1 on its sub-words)."]
+    if pair_head:
+        marker += [
+            "Every sub-word's output `h` is read with its predicate's `p` (`predicate_pair_head`:",
+            "`h + gelu(pair_projection([h; p; h * p]))`), and a linear layer tags it with BIO role",
         ]
+    else:
+        marker += ["A linear layer tags every sub-word with BIO role"]
     lines = [
         f"# {family_name} semantic role labelling (srl_plugin export)",
         "",
@@ -304,10 +311,16 @@ def _body(
         "### What stock transformers classes can and cannot do",
         "",
     ]
-    if fusion_layer:
+    custom = bool(fusion_layer or pair_head)
+    if custom:
+        what = (
+            "the predicate marker enters inside the encoder"
+            if fusion_layer
+            else "the tagger reads each sub-word with its predicate"
+        )
         lines += [
             f"`AutoModelForTokenClassification` / `{stock}` load the encoder and the tagger, but",
-            "**cannot run this model**: the predicate marker enters inside the encoder, which",
+            f"**cannot run this model**: {what}, which",
             "the stock classes do not do, so their logits are wrong. Use srl_plugin's",
             f"`{architecture}` (`from_pretrained` works as for any transformers model).",
             "",
@@ -349,7 +362,7 @@ def _body(
     if not pytorch_bin:
         lines += [
             "transformers versions that read no safetensors (4.20, the AllenNLP one) load it with",
-            f"`{architecture if fusion_layer else stock}.from_pretrained(None, config=FOLDER,",
+            f"`{architecture if custom else stock}.from_pretrained(None, config=FOLDER,",
             "state_dict=safetensors.torch.load_file(",
             'FOLDER + "/model.safetensors"))`, or from an export written with `--pytorch-bin`.',
             "",

@@ -42,6 +42,7 @@ from srl_plugin.hf.fusion import (
     marked_encoding,
     relative_position_table,
     shared_encoding,
+    with_predicate_pair,
 )
 from srl_plugin.hf.families import FAMILIES, Family, family
 from srl_plugin.hf.labels import PREDICATE_LABELS
@@ -132,6 +133,12 @@ class SemanticRoleLabelingMixin:
             self.predicate_distance: Optional[nn.Embedding] = (
                 nn.Embedding(2 * radius + 1, config.hidden_size) if radius > 0 else None
             )
+        # Tags read each sub-word with its frame's predicate (`predicate_pair_head`), or alone.
+        self.pair_projection: Optional[nn.Linear] = (
+            nn.Linear(3 * config.hidden_size, config.hidden_size)
+            if getattr(config, "predicate_pair_head", False)
+            else None
+        )
         if getattr(config, "srl_predicate_head", True):
             self.predicate_classifier: Optional[nn.Linear] = nn.Linear(
                 config.hidden_size, len(PREDICATE_LABELS)
@@ -209,7 +216,7 @@ class SemanticRoleLabelingMixin:
             # Shape: (batch_size, num_wordpieces, hidden_size)
             sequence_output = predicate_input = self.dropout(output[0])
         # Shape: (batch_size, num_wordpieces, num_labels)
-        logits = self.classifier(sequence_output)
+        logits = self.tag_logits(sequence_output, token_type_ids)
         predicate_logits = None
         if self.predicate_classifier is not None:
             # Shape: (batch_size, num_wordpieces, 3)
@@ -311,7 +318,20 @@ class SemanticRoleLabelingMixin:
             self.predicate_fusion_layer,
             self.predicate_distance,
         )
-        return self.classifier(self.dropout(encoded))
+        return self.tag_logits(self.dropout(encoded), token_type_ids)
+
+    def tag_logits(
+        self, hidden: torch.Tensor, token_type_ids: Optional[torch.Tensor]
+    ) -> torch.Tensor:
+        """
+        BIO logits `(batch_size, num_wordpieces, num_labels)` of the encoder's output (after
+        dropout); with `pair_projection`, each sub-word is read with its frame's predicate.
+        """
+        if self.pair_projection is not None:
+            if token_type_ids is None:
+                raise ValueError("predicate_pair_head needs token_type_ids (the predicate)")
+            hidden = with_predicate_pair(hidden, token_type_ids, self.pair_projection)
+        return self.classifier(hidden)
 
     def bio_constraints(self) -> Tuple[torch.Tensor, torch.Tensor]:
         """The transition and start constraints for `config.id2label`, cached."""

@@ -58,6 +58,12 @@ class HfSrlModel(Model):
         With `predicate_fusion_layer > 0`: every wordpiece also gets a learned embedding of its
         offset from the predicate (offsets beyond +-radius share the last), added with the
         marker; 0 leaves it out. Recorded in the export's `config.json`.
+    predicate_pair_head : `bool`, optional (default = on with `predicate_fusion_layer > 0`)
+        Tag each wordpiece from its encoding read together with the predicate's (`[h; p; h * p]`
+        through a linear layer and GELU, added to `h`) rather than from its own alone: with one
+        or two layers after the marker, this makes up for the layers that no longer see it.
+        Recorded in the export's `config.json`; a stock token-classification class cannot run
+        it (off by default at fusion layer 0, which stays `SrlBert`'s model).
     load_weights : `bool`, optional (default = `True`)
         Read the checkpoint's weights. Archive loading sets this to `False`: the weights come from
         `weights.th` and the configuration from the export inside the archive.
@@ -74,6 +80,7 @@ class HfSrlModel(Model):
         predicate_head: bool = True,
         predicate_fusion_layer: int = 0,
         predicate_distance_radius: int = DEFAULT_DISTANCE_RADIUS,
+        predicate_pair_head: Optional[bool] = None,
         load_weights: bool = True,
         **kwargs: Any,
     ) -> None:
@@ -89,6 +96,7 @@ class HfSrlModel(Model):
                 predicate_head,
                 predicate_fusion_layer,
                 predicate_distance_radius,
+                predicate_pair_head,
             )
         else:
             checkpoint = resolve_checkpoint(bert_model, self.serialization_dir)
@@ -96,7 +104,9 @@ class HfSrlModel(Model):
             config.id2label = dict(enumerate(labels))
             config.label2id = {label: i for i, label in enumerate(labels)}
             config.srl_predicate_head = predicate_head
-            set_predicate_fusion(config, predicate_fusion_layer, predicate_distance_radius)
+            set_predicate_fusion(
+                config, predicate_fusion_layer, predicate_distance_radius, predicate_pair_head
+            )
             hf_model = srl_class(config, checkpoint)(config)
         if classifier_dropout is not None:
             hf_model.config.classifier_dropout = classifier_dropout

@@ -7,8 +7,14 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel
 
-from srl_plugin.hf.fusion import predicate_distances, set_predicate_fusion, shared_encoding
+from srl_plugin.hf.fusion import (
+    predicate_distances,
+    set_predicate_fusion,
+    shared_encoding,
+    with_predicate_pair,
+)
 from srl_plugin.hf.labeler import SemanticRoleLabeler
+from srl_plugin.hf.model_card import model_architecture, render_model_card
 from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
 from srl_plugin.hf.tokenization import WordPieceAligner
 
@@ -17,7 +23,7 @@ WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "the", "cat", "sat", "on", "mat", "
 
 
 def tiny_model(
-    fusion_layer: int, seed: int = 0, distance_radius: int = 2
+    fusion_layer: int, seed: int = 0, distance_radius: int = 2, pair_head: bool = False
 ) -> BertForSemanticRoleLabeling:
     config = BertConfig(
         vocab_size=len(WORDS),
@@ -28,7 +34,7 @@ def tiny_model(
         id2label=dict(enumerate(LABELS)),
         label2id={label: i for i, label in enumerate(LABELS)},
     )
-    set_predicate_fusion(config, fusion_layer, distance_radius)
+    set_predicate_fusion(config, fusion_layer, distance_radius, pair_head)
     torch.manual_seed(seed)
     model = BertForSemanticRoleLabeling(config)
     model.init_predicate_marker()
@@ -61,9 +67,9 @@ def test_layer_loop_is_the_encoder():
     assert torch.allclose(stock[mask.bool()], ours[mask.bool()], atol=1e-5)
 
 
-@pytest.mark.parametrize("fusion_layer", [1, 2])
-def test_fused_batch_equals_frames_one_by_one(fusion_layer):
-    model = tiny_model(fusion_layer)
+@pytest.mark.parametrize("fusion_layer, pair_head", [(1, False), (2, False), (1, True)])
+def test_fused_batch_equals_frames_one_by_one(fusion_layer, pair_head):
+    model = tiny_model(fusion_layer, pair_head=pair_head)
     ids, mask, types = frames_batch()
     with torch.no_grad():
         batch = model(input_ids=ids, attention_mask=mask, token_type_ids=types)
@@ -108,6 +114,65 @@ def test_marker_gets_a_gradient_and_round_trips(tmp_path):
     assert model.predicate_distance.weight.grad.abs().sum() > 0
     assert again.config.predicate_distance_radius == 2
     assert torch.equal(again.predicate_distance.weight, model.predicate_distance.weight)
+
+
+def test_pair_head_reads_each_wordpiece_with_its_predicate():
+    torch.manual_seed(0)
+    projection = torch.nn.Linear(3 * 4, 4)
+    hidden = torch.randn(2, 5, 4)
+    # A predicate of two wordpieces, and a frame without one (a sentence for the finder).
+    mask = torch.tensor([[0, 1, 1, 0, 0], [0, 0, 0, 0, 0]])
+    ours = with_predicate_pair(hidden, mask, projection)
+    predicate = (hidden[0, 1] + hidden[0, 2]) / 2
+    for position in range(5):
+        h = hidden[0, position]
+        pair = torch.cat([h, predicate, h * predicate])
+        expected = h + torch.nn.functional.gelu(projection(pair))
+        assert torch.allclose(ours[0, position], expected, atol=1e-6)
+    zero = torch.zeros(4)
+    expected = hidden[1] + torch.nn.functional.gelu(
+        projection(torch.cat([hidden[1], zero.expand(5, 4), zero.expand(5, 4)], dim=-1))
+    )
+    assert torch.allclose(ours[1], expected, atol=1e-6)
+
+
+def test_pair_head_comes_with_fusion_by_default():
+    for fusion_layer, expected in [(0, False), (1, True)]:
+        config = BertConfig()
+        set_predicate_fusion(config, fusion_layer, 2)
+        assert config.predicate_pair_head is expected
+    config = BertConfig()
+    set_predicate_fusion(config, 1, 2, pair_head=False)
+    assert config.predicate_pair_head is False
+
+
+@pytest.mark.parametrize("fusion_layer", [0, 2])
+def test_pair_head_round_trips_and_changes_the_tags_input(fusion_layer, tmp_path):
+    model = tiny_model(fusion_layer, pair_head=True)
+    assert tiny_model(fusion_layer).pair_projection is None
+    ids, mask, types = frames_batch()
+    with torch.no_grad():
+        logits = model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
+    model.save_pretrained(tmp_path)
+    again = BertForSemanticRoleLabeling.from_pretrained(tmp_path).eval()
+    assert again.config.predicate_pair_head is True
+    with torch.no_grad():
+        assert torch.equal(
+            again(input_ids=ids, attention_mask=mask, token_type_ids=types).logits, logits
+        )
+        model.pair_projection.weight.zero_()
+        model.pair_projection.bias.zero_()
+        # gelu(0) = 0: without the projection the tags read the encoder's output alone.
+        plain = model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
+    assert not torch.allclose(plain, logits, atol=1e-4)
+    with pytest.raises(ValueError, match="predicate_pair_head needs token_type_ids"):
+        model.tag_logits(torch.zeros(1, 3, 32), None)
+    # Even at fusion layer 0, a stock token-classification class cannot run it; the card says so.
+    card = render_model_card("base", LABELS, **model_architecture(model))
+    assert "**cannot run this model**" in card and "pair_projection" in card
+    assert "**cannot run this model**" not in render_model_card(
+        "base", LABELS, **model_architecture(tiny_model(0))
+    )
 
 
 def test_offsets_from_the_predicate_are_clipped():
