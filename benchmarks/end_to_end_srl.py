@@ -4,7 +4,10 @@ Predicate identification and end-to-end SRL on EWT dev, from raw words, with an 
 The labeler gets each dev sentence's words and no predicates: its predicate head finds them, then
 each found predicate is labelled. Scores, with srl-eval.pl's span counting (srl_plugin.hf.srl_eval):
 
-- predicate P/R/F1: a predicted predicate is right when its word span equals a gold `V` span;
+- predicate P/R/F1 (`predicate-precision`, `predicate-recall`, `predicate-f1`, counted by
+  `srl_plugin.hf.predicates` as the `predicate-f1` metric counts them): a predicted predicate is
+  right when its word span equals a gold `V` span (the two parts of a discontinuous predicate
+  are two spans);
 - end-to-end SRL F1: frames of correctly found predicates are scored as usual; the arguments of
   a gold predicate that was not found are all missed; those of a predicted predicate that is not
   gold are all excess;
@@ -26,15 +29,11 @@ from typing import Any, Dict, Sequence
 # Runs from any directory: the repository root holds `srl_plugin` and `benchmarks`.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import (  # noqa: E402
-    ConllSentence,
-    read_conll,
-    setup_environment,
-    shown,
-    split_path,
-)
+from benchmarks._common import setup_environment, shown, split_path  # noqa: E402
 from srl_plugin.hf import SemanticRoleLabeler  # noqa: E402
+from srl_plugin.hf.conll import ConllSentence, read_conll2012  # noqa: E402
 from srl_plugin.hf.labels import predicate_tags  # noqa: E402
+from srl_plugin.hf.predicates import count_predicates  # noqa: E402
 from srl_plugin.hf.srl_eval import SpanCounts, count_frame, precision_recall_f1  # noqa: E402
 
 
@@ -49,14 +48,11 @@ def score(
     predicates, given the gold ones).
     """
     end_to_end, with_gold = SpanCounts(), SpanCounts()
-    found = correct = gold_total = 0
     gold_outputs = iter(gold_given)
-    for (words, gold_frames), output in zip(sentences, predicted):
-        gold = {predicate: tags for predicate, tags in gold_frames}
+    for sentence, output in zip(sentences, predicted):
+        words = sentence.words
+        gold = dict(zip(map(tuple, sentence.frame_predicates), sentence.frames))
         guesses = {tuple(v["predicate_indices"]): v["tags"] for v in output["verbs"]}
-        found += len(guesses)
-        gold_total += len(gold)
-        correct += len(set(guesses) & set(gold))
         for predicate, tags in gold.items():
             guess = guesses.get(predicate, predicate_tags(len(words), predicate))
             end_to_end.update(count_frame(guess, tags, predicate[0], words))
@@ -65,23 +61,24 @@ def score(
                 end_to_end.update(
                     count_frame(tags, predicate_tags(len(words), predicate), predicate[0], words)
                 )
-        if gold_frames:
-            for (predicate, tags), verb in zip(gold_frames, next(gold_outputs)["verbs"]):
-                with_gold.update(count_frame(verb["tags"], tags, predicate[0], words))
+        if sentence.frames:
+            for indices, tags, verb in zip(
+                sentence.frame_predicates, sentence.frames, next(gold_outputs)["verbs"]
+            ):
+                with_gold.update(count_frame(verb["tags"], tags, indices[0], words))
 
-    precision = correct / found if found else 0.0
-    recall = correct / gold_total if gold_total else 0.0
-    figures = {
+    predicates = count_predicates(
+        ([v["predicate_indices"] for v in output["verbs"]] for output in predicted),
+        (sentence.predicates for sentence in sentences),
+    )
+    return {
         "sentences": len(sentences),
-        "gold_predicates": gold_total,
-        "predicted_predicates": found,
-        "predicate_precision": precision,
-        "predicate_recall": recall,
-        "predicate_f1": 2 * precision * recall / (precision + recall) if correct else 0.0,
+        "gold_predicates": predicates.gold,
+        "predicted_predicates": predicates.predicted,
+        **predicates.scores(),
         "end_to_end_srl_f1": precision_recall_f1(end_to_end)["f1-measure-overall"],
         "gold_predicate_srl_f1": precision_recall_f1(with_gold)["f1-measure-overall"],
     }
-    return figures
 
 
 def main() -> None:
@@ -97,15 +94,15 @@ def main() -> None:
     setup_environment(args.threads)
 
     data = split_path(args.data, "dev")
-    sentences = list(read_conll(data))
+    sentences = list(read_conll2012(str(data)))
     labeler = SemanticRoleLabeler.from_pretrained(args.export, batch_size=args.batch_size)
     started = time.time()
-    predicted = labeler.predict_batch([words for words, _ in sentences])
+    predicted = labeler.predict_batch([sentence.words for sentence in sentences])
     gold_given = labeler.predict_batch(
         [
-            {"tokens": words, "predicates": [list(p) for p, _ in frames]}
-            for words, frames in sentences
-            if frames
+            {"tokens": sentence.words, "predicates": sentence.frame_predicates}
+            for sentence in sentences
+            if sentence.frames
         ]
     )
     elapsed = time.time() - started

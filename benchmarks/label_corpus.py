@@ -18,7 +18,7 @@ Usage:
         [--scales 1 10 100] [--rss-export EXPORT] [--rss-layers N] [--skip-throughput]
         [--skip-rss]
 
-`srl-label` runs in this interpreter's environment (`python -m srl_plugin.hf.cli`, this
+`srl-label` runs in this interpreter's environment (`python -m srl_plugin.hf.cli.label`, this
 checkout); `allennlp predict` in `--allennlp-python` (default: .venv/bin/python).
 """
 
@@ -27,33 +27,22 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_ARCHIVE = ROOT / "data" / "ewt_propbank_srl.tar.gz"
+# Runs from any directory: the repository root holds `srl_plugin` and `benchmarks`.
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._common import split_path  # noqa: E402
+from srl_plugin.hf.conll import read_conll2012  # noqa: E402
 
 
-def dev_sentences(target: str) -> List[str]:
+def dev_sentences() -> List[str]:
     """The EWT dev sentences (words joined by spaces), from the shipped archive."""
-    with tarfile.open(DATA_ARCHIVE) as archive:
-        members = [m for m in archive.getmembers() if m.name.startswith("conll2012/dev")]
-        archive.extractall(target, members=members, filter="data")
-    sentences, words = [], []
-    for path in sorted(Path(target, "conll2012", "dev").rglob("*gold_conll")):
-        for line in path.read_text(encoding="utf-8").splitlines() + [""]:
-            columns = line.split()
-            if line.startswith("#"):
-                continue
-            if columns:
-                words.append(columns[3])
-            elif words:
-                sentences.append(" ".join(words))
-                words = []
-    return sentences
+    return [" ".join(sentence.words) for sentence in read_conll2012(str(split_path(None, "dev")))]
 
 
 def run(command: Sequence[str], threads: int) -> Tuple[float, int]:
@@ -74,7 +63,7 @@ def run(command: Sequence[str], threads: int) -> Tuple[float, int]:
 
 def srl_label(export: str, source: str, output: str, batch_size: int) -> List[str]:
     return [
-        sys.executable, "-m", "srl_plugin.hf.cli", export, source, "-o", output,
+        sys.executable, "-m", "srl_plugin.hf.cli.label", export, source, "-o", output,
         "--batch-size", str(batch_size), "--quiet",
     ]  # fmt: skip
 
@@ -134,7 +123,7 @@ def throughput(args: argparse.Namespace, work: str, sentences: List[str]) -> Non
 
 def cut_export(export: str, layers: int, target: str) -> str:
     """`export` with only its first `layers` encoder layers, saved as an export in `target`."""
-    from srl_plugin.hf.export import read_export, save_export
+    from srl_plugin.hf.checkpoints.export import read_export, write_export
 
     model, aligner = read_export(export)
     if not 0 < layers <= model.config.num_hidden_layers:
@@ -144,7 +133,7 @@ def cut_export(export: str, layers: int, target: str) -> str:
     model.base_model.encoder.layer = model.base_model.encoder.layer[:layers]
     model.config.num_hidden_layers = layers
     card = f"The first {layers} layers of {export}, for benchmarks/label_corpus.py.\n"
-    return save_export(model, aligner, target, card)
+    return write_export(model, aligner, target, card)
 
 
 def memory(args: argparse.Namespace, work: str, sentences: List[str]) -> None:
@@ -196,7 +185,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     with tempfile.TemporaryDirectory() as work:
-        sentences = dev_sentences(work)
+        sentences = dev_sentences()
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.threads} thread(s)")
         if not args.skip_throughput:
             throughput(args, work, sentences)

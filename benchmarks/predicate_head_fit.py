@@ -1,6 +1,6 @@
 """
 Predicate identification on EWT dev: a predicate head fitted afterwards on the frozen encoder
-(`srl_plugin.hf.predicate_head`, what `srl-export --predicate-data` and `srl-fit-predicates` do)
+(`srl_plugin.hf.predicate_fitting`, what `srl-export --predicate-data` and `srl-fit-predicates` do)
 next to the head trained jointly with SRL.
 
 Rows (each scored with exact-match predicate P/R/F1 on the dev sentences, raw words only):
@@ -12,11 +12,13 @@ Rows (each scored with exact-match predicate P/R/F1 on the dev sentences, raw wo
 
 Usage: python benchmarks/predicate_head_fit.py --export runs/demo/hf_model \
     [--archive runs/srl_bert/model.tar.gz] [--data runs/data/conll2012]
+
+The data is EWT PropBank from the shipped data/ewt_propbank_srl.tar.gz unless --data names a
+conll2012 folder (with train/ and dev/) or a .tar.gz of one.
 """
 
 import argparse
 import json
-import os
 import shlex
 import sys
 import time
@@ -28,8 +30,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._common import setup_environment, split_path  # noqa: E402
 from srl_plugin.hf import SemanticRoleLabeler, read_export  # noqa: E402
-from srl_plugin.hf.predicate_head import evaluate_predicates, fit_from_corpus  # noqa: E402
+from srl_plugin.hf.config import update_srl_settings  # noqa: E402
+from srl_plugin.hf.predicate_fitting import evaluate_predicates, fit_from_corpus  # noqa: E402
+from srl_plugin.hf.predicates import F1, PRECISION, RECALL  # noqa: E402
 
 
 def score(model: Any, aligner: Any, dev: str, batch_size: int) -> Dict[str, float]:
@@ -57,7 +62,7 @@ def run(args: argparse.Namespace) -> Dict[str, Dict[str, Any]]:
         rows["joint"] = score(model, aligner, args.dev, args.batch_size)
         print("joint:", rows["joint"], flush=True)
         model.predicate_classifier = None
-        model.config.srl_predicate_head = False
+        update_srl_settings(model.config, predicate_head=False)
         rows["refit"] = fitted(model, aligner, args)
         print("refit:", rows["refit"], flush=True)
     if args.archive:
@@ -84,8 +89,8 @@ def render(rows: Dict[str, Dict[str, Any]]) -> str:
     for key, row in rows.items():
         fit = f"{row['fit_seconds']:.0f}" if "fit_seconds" in row else "-"
         lines.append(
-            f"| {names[key]} | {row['predicate_precision']:.3f} | {row['predicate_recall']:.3f} "
-            f"| **{row['predicate_f1']:.3f}** | {fit} |"
+            f"| {names[key]} | {row[PRECISION]:.3f} | {row[RECALL]:.3f} "
+            f"| **{row[F1]:.3f}** | {fit} |"
         )
     return "\n".join(lines)
 
@@ -97,7 +102,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--tokenizer", help="srl-export --tokenizer, for --archive")
     parser.add_argument("--bert-config", help="srl-export --bert-config, for --archive")
     parser.add_argument(
-        "--data", default=str(ROOT / "runs" / "data" / "conll2012"), help="with train/ and dev/"
+        "--data",
+        help="a conll2012 folder with train/ and dev/, or a .tar.gz of one (default: the "
+        "shipped data/ewt_propbank_srl.tar.gz)",
     )
     parser.add_argument("--max-train-sentences", type=int, help="fit on the first N only")
     parser.add_argument("--batch-size", type=int, default=64)
@@ -106,15 +113,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not (args.export or args.archive):
         parser.error("give --export, --archive or both")
-    args.train = os.path.join(args.data, "train")
-    args.dev = os.path.join(args.data, "dev")
+    args.train = str(split_path(args.data, "train"))
+    args.dev = str(split_path(args.data, "dev"))
     return args
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, Any]]:
     args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    setup_environment(args.threads)
     print("$ python " + " ".join(shlex.quote(a) for a in sys.argv), flush=True)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
     rows = run(args)

@@ -18,14 +18,16 @@ spaCy model that cannot be installed here, so both sides get the gold predicates
 what its `predict_batch_json` does after spaCy: `SrlReader.text_to_instance` per predicate,
 `forward_on_instances` per batch and the result dictionaries.
 
-Sections: (1) predicates/s per batch size with tag agreement; (2) batched Viterbi
-(`viterbi_decode_bio`) against upstream's per-instance `viterbi_decode` on the same
-probabilities; (3) with `--bert-base`, a BERT-base-sized labeler's predicates/s and achieved
+Sections: (1) predicates/s per batch size with tag agreement; (2) the package's batched
+decoding (`srl_plugin.hf.tagging.decode_tags`: softmax and BIO-constrained `viterbi_decode_bio`,
+as the labeler decodes) against upstream's per-instance `viterbi_decode` on the probabilities of
+the same logits; (3) with `--bert-base`, a BERT-base-sized labeler's predicates/s and achieved
 TFLOP/s (meant for a GPU, `--device cuda --autocast bf16`).
 """
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -33,7 +35,7 @@ import tempfile
 import warnings
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -57,16 +59,16 @@ from benchmarks._common import (  # noqa: E402
     environment_info,
     fastest_interleaved,
     minilm_checkpoint,
-    read_conll,
     setup_environment,
     shown,
     split_path,
     timed,
 )
 from srl_plugin.dataset_readers.srl_conll import HfSrlReader  # noqa: E402
-from srl_plugin.hf.decoding import viterbi_decode_bio  # noqa: E402
+from srl_plugin.hf.conll import read_conll2012  # noqa: E402
 from srl_plugin.hf.frames import WordpieceFrame, wordpiece_frame  # noqa: E402
 from srl_plugin.hf.labeler import SemanticRoleLabeler  # noqa: E402
+from srl_plugin.hf.tagging import decode_tags  # noqa: E402
 from srl_plugin.hf.modeling import BertForSemanticRoleLabeling  # noqa: E402
 from srl_plugin.models.hf_srl import HfSrlModel  # noqa: E402
 from srl_plugin.predictors.hf_srl import HfSrlPredictor  # noqa: E402
@@ -88,11 +90,11 @@ def read_sentences(path: str, max_sentences: Optional[int]) -> Tuple[List[Senten
     """
     sentences: List[Sentence] = []
     tag_counts: Counter = Counter()
-    for words, frames in read_conll(path):
-        for _, tags in frames:
+    for sentence in read_conll2012(path):
+        for tags in sentence.frames:
             tag_counts.update(tags)
         if max_sentences is None or len(sentences) < max_sentences:
-            sentences.append((words, [list(predicate) for predicate, _ in frames]))
+            sentences.append((sentence.words, sentence.frame_predicates))
     return sentences, [tag for tag, _ in tag_counts.most_common()]
 
 
@@ -304,7 +306,7 @@ def best_times(
     for begin in range(0, len(sentences), chunk_size):
         chunk = sentences[begin : begin + chunk_size]
         fastest, chunk_tags = fastest_interleaved(
-            {name: (lambda run=run: run(chunk)) for name, run in runners.items()},
+            {name: functools.partial(run, chunk) for name, run in runners.items()},
             args.repeats,
             device,
             # Tokenization from cold each time, as upstream's (uncached) tokenizer.
@@ -331,36 +333,22 @@ def print_row(row: Dict[str, Any]) -> None:
     )
 
 
-def frame_probabilities(
-    labeler: SemanticRoleLabeler, sentences: Sequence[Sentence], batch_size: int
-) -> Tuple[List[torch.Tensor], List[int]]:
-    """Softmax outputs of every frame (unpadded, on the model's device), in input order."""
+def frame_logits(
+    labeler: SemanticRoleLabeler, sentences: Sequence[Sentence]
+) -> Tuple[List[WordpieceFrame], List[torch.Tensor]]:
+    """Every frame and its tag logits (unpadded, on the model's device), in input order."""
     frames = [
         wordpiece_frame(labeler.aligner, words, predicate, labeler.max_wordpieces)
         for words, predicates in sentences
         for predicate in predicates
     ]
-    probabilities: List[Optional[torch.Tensor]] = [None] * len(frames)
-    for begin in range(0, len(frames), batch_size):
-        batch = frames[begin : begin + batch_size]
-        logits = labeler._forward(batch).logits
+    logits: List[Optional[torch.Tensor]] = [None] * len(frames)
+    for batch in labeler.batches(frames):
         # Shape: (batch_size, num_wordpieces, num_labels)
-        batch_probabilities = torch.softmax(logits.float(), dim=-1)
-        for row, frame in enumerate(batch):
-            probabilities[begin + row] = batch_probabilities[row, : len(frame.input_ids)]
-    return probabilities, [len(frame.input_ids) for frame in frames]  # type: ignore
-
-
-def padded_batches(
-    probabilities: Sequence[torch.Tensor], lengths: Sequence[int], batch_size: int
-) -> Iterator[Tuple[List[int], torch.Tensor]]:
-    # Sorted by length as the labeler batches, zero padded.
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    for begin in range(0, len(order), batch_size):
-        indices = order[begin : begin + batch_size]
-        yield indices, torch.nn.utils.rnn.pad_sequence(
-            [probabilities[i] for i in indices], batch_first=True
-        )
+        batch_logits = labeler.forward([frame for _, frame in batch]).logits.float()
+        for row, (index, frame) in enumerate(batch):
+            logits[index] = batch_logits[row, : len(frame.input_ids)]
+    return frames, logits  # type: ignore[return-value]
 
 
 def compare_decoding(
@@ -369,11 +357,19 @@ def compare_decoding(
     sentences: List[Sentence],
     device: torch.device,
 ) -> List[Dict[str, Any]]:
-    """Our batched `viterbi_decode_bio` against upstream's per-instance loop, same inputs."""
-    labeler = SemanticRoleLabeler(model.hf_model, model.aligner, batch_size=64)
-    with torch.no_grad():
-        probabilities, lengths = frame_probabilities(labeler, sentences, 64)
-    transitions, start_transitions = model.hf_model.bio_constraints()
+    """
+    The package's batched decoding (`decode_tags`) against upstream's per-instance loop, on the
+    same logits. Ours decodes batches of the labeler's (sorted by length) and includes the
+    softmax; upstream's `SrlBert` computes the softmax in its forward pass, so its loop gets the
+    probabilities.
+    """
+    labels = model.hf_model.labels
+    frames, logits = frame_logits(
+        SemanticRoleLabeler(model.hf_model, model.aligner, batch_size=64), sentences
+    )
+    lengths = [len(frame.input_ids) for frame in frames]
+    # Shape of each: (num_wordpieces, num_labels)
+    probabilities = [torch.softmax(frame_logit, dim=-1) for frame_logit in logits]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         upstream = SrlBert(
@@ -394,14 +390,18 @@ def compare_decoding(
     upstream_best = float("inf")
     rows = []
     for batch_size in args.decode_batch_sizes:
-        batches = list(padded_batches(probabilities, lengths, batch_size))
+        # The labeler's batches (sorted by length), their logits zero padded.
+        batches = []
+        labeler = SemanticRoleLabeler(model.hf_model, model.aligner, batch_size=batch_size)
+        for batch in labeler.batches(frames):
+            indices = [index for index, _ in batch]
+            padded = torch.nn.utils.rnn.pad_sequence([logits[i] for i in indices], batch_first=True)
+            batches.append((indices, padded))
 
         def ours_batched() -> List[List[int]]:
             paths: List[Optional[List[int]]] = [None] * len(lengths)
             for indices, batch in batches:
-                decoded = viterbi_decode_bio(
-                    batch, [lengths[i] for i in indices], transitions, start_transitions
-                )
+                decoded = decode_tags(batch, [lengths[i] for i in indices], labels)
                 for index, path in zip(indices, decoded):
                     paths[index] = path
             return paths  # type: ignore
@@ -472,7 +472,7 @@ def bert_base_throughput(
             for words, predicate in frames_in
         ]
         batches: List[List[WordpieceFrame]] = [
-            [frame for _, frame in batch] for batch in labeler._batches(inputs)
+            [frame for _, frame in batch] for batch in labeler.batches(inputs)
         ]
         flops = sum(
             encoder_flops(config, len(batch), max(len(f.input_ids) for f in batch), len(labels))
@@ -481,7 +481,7 @@ def bert_base_throughput(
 
         def encoder_only() -> None:
             for batch in batches:
-                labeler._forward(batch)
+                labeler.forward(batch)
 
         encoder_only()  # warm-up: kernels, cuBLAS, the caching allocator at every shape
         labeler.label_frames(frames_in[: batch_size * 2])

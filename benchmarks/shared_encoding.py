@@ -28,11 +28,11 @@ predicates that our model found and pays nothing for finding them.
 """
 
 import argparse
+import functools
 import json
 import os
 import sys
 import tempfile
-import time
 import types
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -46,15 +46,23 @@ from transformers import BertConfig  # noqa: E402
 
 from benchmarks._common import (  # noqa: E402
     bert_base_config,
-    read_conll,
+    fastest_interleaved,
     setup_environment,
     split_path,
 )
 from benchmarks.end_to_end_srl import score  # noqa: E402
 from benchmarks.predict_throughput import build_upstream, run_upstream  # noqa: E402
 from srl_plugin.hf import BertForSemanticRoleLabeling, SemanticRoleLabeler  # noqa: E402
-from srl_plugin.hf.export import read_aligner  # noqa: E402
-from srl_plugin.hf.fusion import DEFAULT_DISTANCE_RADIUS, set_predicate_fusion  # noqa: E402
+from srl_plugin.hf.checkpoints.export import read_aligner  # noqa: E402
+from srl_plugin.hf.config import (  # noqa: E402
+    SrlSettings,
+    set_labels,
+    set_srl_settings,
+    srl_settings,
+)
+from srl_plugin.hf.conll import read_conll2012  # noqa: E402
+from srl_plugin.hf.fusion import init_predicate_marker  # noqa: E402
+from srl_plugin.hf.predicates import F1  # noqa: E402
 
 
 def random_labeler(
@@ -72,14 +80,14 @@ def random_labeler(
     config = BertConfig.from_pretrained(like)
     if bert_base:
         config = bert_base_config(config.vocab_size, labels, config.max_position_embeddings)
-    config.id2label = dict(enumerate(labels))
-    config.label2id = {label: i for i, label in enumerate(labels)}
-    set_predicate_fusion(
-        config, fusion_layer, DEFAULT_DISTANCE_RADIUS, False if linear_head else None
+    set_labels(config, labels)
+    settings = SrlSettings.options(
+        predicate_fusion_layer=fusion_layer, predicate_pair_head=False if linear_head else None
     )
+    set_srl_settings(config, settings)
     torch.manual_seed(0)
     model = BertForSemanticRoleLabeling(config)
-    model.init_predicate_marker()
+    init_predicate_marker(model)
     return SemanticRoleLabeler(model.eval(), read_aligner(like), batch_size=batch_size)
 
 
@@ -98,20 +106,19 @@ def label_raw(
     labelers: Sequence[SemanticRoleLabeler], sentences: Sequence[List[str]], repeats: int
 ) -> List[Tuple[float, Any]]:
     """
-    Each labeler's best time of `repeats` runs over all sentences, and its last run's results.
-    The repeats go round the labelers in turn, so that a slow spell of a shared machine falls on
-    all of them rather than on one row.
+    Each labeler's best time of `repeats` runs over all sentences, and its results. The repeats
+    go round the labelers in turn (`fastest_interleaved`), so that a slow spell of a shared
+    machine falls on all of them rather than on one row.
     """
     for labeler in labelers:
         labeler.predict_batch(list(sentences[:16]))  # warm-up
-    best: List[float] = [float("inf")] * len(labelers)
-    results: List[Any] = [None] * len(labelers)
-    for _ in range(repeats):
-        for i, labeler in enumerate(labelers):
-            start = time.perf_counter()
-            results[i] = labeler.predict_batch(list(sentences))
-            best[i] = min(best[i], time.perf_counter() - start)
-    return list(zip(best, results))
+    runners = {
+        str(index): functools.partial(labeler.predict_batch, list(sentences))
+        for index, labeler in enumerate(labelers)
+    }
+    device = labelers[0].device if labelers else None
+    fastest, results = fastest_interleaved(runners, repeats, device)
+    return [(fastest[name], results[name]) for name in runners]
 
 
 def upstream_row(labeler: SemanticRoleLabeler, results, sentences, repeats: int, batch_size: int):
@@ -126,13 +133,12 @@ def upstream_row(labeler: SemanticRoleLabeler, results, sentences, repeats: int,
             (words, [v["predicate_indices"] for v in result["verbs"]])
             for words, result in zip(sentences, results)
         ]
-        best = float("inf")
-        for _ in range(repeats):
-            start = time.perf_counter()
-            tags = run_upstream(upstream, reader, found, batch_size)
-            best = min(best, time.perf_counter() - start)
+        fastest, tags = fastest_interleaved(
+            {"upstream": lambda: run_upstream(upstream, reader, found, batch_size)}, repeats
+        )
     ours = [v["tags"] for result in results for v in result["verbs"]]
-    return best, sum(a == b for a, b in zip(ours, tags)), len(tags)
+    same = sum(a == b for a, b in zip(ours, tags["upstream"]))
+    return fastest["upstream"], same, len(tags["upstream"])
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
@@ -154,9 +160,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parser.parse_args(argv)
     setup_environment(args.threads)
 
-    dev = list(read_conll(split_path(args.data, "dev")))[: args.max_sentences]
-    sentences = [words for words, _ in dev]
-    gold = {tuple(words): [list(p) for p, _ in frames] for words, frames in dev}
+    dev = list(read_conll2012(str(split_path(args.data, "dev"))))[: args.max_sentences]
+    sentences = [sentence.words for sentence in dev]
+    gold = {tuple(sentence.words): sentence.frame_predicates for sentence in dev}
     labels = None
     runs: List[Tuple[int, SemanticRoleLabeler]] = []
     for spec in args.export:
@@ -189,7 +195,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     for (layer, labeler), (seconds, results) in zip(runs, timed):
         count = sum(len(r["verbs"]) for r in results)
         rate = count / seconds
-        pair_head = bool(getattr(labeler.model.config, "predicate_pair_head", False))
+        pair_head = srl_settings(labeler.model.config).predicate_pair_head
         # Today's model: the first with fusion layer 0 and the linear tagger (SrlBert's).
         is_today = layer == 0 and not pair_head and baseline_rate is None
         baseline_rate = rate if is_today else baseline_rate
@@ -203,7 +209,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         }
         if not args.random_like:
             gold_given = labeler.predict_batch(
-                [{"tokens": w, "predicates": [list(p) for p, _ in f]} for w, f in dev if f]
+                [{"tokens": s.words, "predicates": s.frame_predicates} for s in dev if s.frames]
             )
             row.update(score(dev, results, gold_given))
         if is_today and not args.no_upstream:
@@ -219,7 +225,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             f" {seconds:8.1f} {rate:13.1f}"
             f" {ratio:6.2f}x {row.get('end_to_end_srl_f1', float('nan')):14.4f}"
             f" {row.get('gold_predicate_srl_f1', float('nan')):13.4f}"
-            f" {row.get('predicate_f1', float('nan')):8.4f}",
+            f" {row.get(F1, float('nan')):8.4f}",
             flush=True,
         )
     for row in rows:

@@ -28,7 +28,6 @@ How each figure is measured (identically for every run):
 
 import argparse
 import datetime
-import glob
 import json
 import os
 import shlex
@@ -38,7 +37,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 # Runs from any directory: the repository root holds `srl_plugin` and `benchmarks`.
 REPO_ROOT = str(Path(__file__).resolve().parents[1])
@@ -170,60 +169,32 @@ def train_and_dev(data: Optional[str]) -> str:
     return str(conll2012)
 
 
-def _read_documents(path: str) -> List[Tuple[str, List[str]]]:
-    # (the `#begin document` line, the sentences as blocks of lines) of each document.
-    documents: List[Tuple[str, List[str]]] = []
-    block: List[str] = []
-    with open(path, encoding="utf-8") as conll_file:
-        for line in conll_file:
-            line = line.rstrip("\n")
-            if line.startswith("#begin document"):
-                documents.append((line, []))
-            elif line.strip() and not line.startswith("#"):
-                block.append(line)
-            elif block:
-                documents[-1][1].append("\n".join(block))
-                block = []
-    if block:
-        documents[-1][1].append("\n".join(block))
-    return documents
-
-
 def write_subset(split_dir: str, target: str, num_sentences: int) -> Dict[str, int]:
     """
     Writes the first sentences of each `*gold_conll` file (genre) of `split_dir`, `num_sentences`
-    in all, shared out evenly, into `target` (same layout, documents kept whole up to the cut).
-    Returns the counts of files, sentences and frames written.
+    in all, shared out evenly, into `target` (same layout and lines, each document's sentences up
+    to the cut). Returns the counts of files, sentences and frames written.
     """
-    paths = sorted(glob.glob(os.path.join(split_dir, "**", "*gold_conll"), recursive=True))
-    if not paths:
-        raise ValueError(f"no *gold_conll files under {split_dir}")
-    documents = [_read_documents(path) for path in paths]
-    available = [sum(len(sentences) for _, sentences in docs) for docs in documents]
+    # Imported here: the package imports torch, which must wait for `setup_environment`.
+    from srl_plugin.hf.conll import conll_files, read_conll2012, write_conll2012
+
+    paths = conll_files(split_dir)
+    sentences = [list(read_conll2012(path, keep_lines=True)) for path in paths]
+    available = [len(file_sentences) for file_sentences in sentences]
     quotas = [0] * len(paths)
     while sum(quotas) < num_sentences and any(q < a for q, a in zip(quotas, available)):
         for i in range(len(paths)):
             if quotas[i] < available[i] and sum(quotas) < num_sentences:
                 quotas[i] += 1
     counts = {"files": 0, "sentences": 0, "frames": 0}
-    for path, docs, quota in zip(paths, documents, quotas):
+    for path, file_sentences, quota in zip(paths, sentences, quotas):
         if quota == 0:
             continue
-        output = os.path.join(target, os.path.relpath(path, split_dir))
-        os.makedirs(os.path.dirname(output), exist_ok=True)
-        with open(output, "w", encoding="utf-8") as out:
-            left = quota
-            for begin, sentences in docs:
-                if left == 0:
-                    break
-                taken = sentences[:left]
-                left -= len(taken)
-                out.write(begin + "\n" + "\n\n".join(taken) + "\n\n#end document\n")
-                for sentence in taken:
-                    # 11 columns, then one SRL column per predicate, then coreference.
-                    counts["frames"] += max(0, len(sentence.split("\n")[0].split()) - 12)
+        taken = file_sentences[:quota]
+        write_conll2012(taken, os.path.join(target, os.path.relpath(path, split_dir)))
         counts["files"] += 1
         counts["sentences"] += quota
+        counts["frames"] += sum(len(sentence.frames) for sentence in taken)
     return counts
 
 
@@ -239,7 +210,7 @@ def convert_checkpoint(source: str, work_dir: str) -> str:
     """
     import torch
 
-    from srl_plugin.hf.weights import read_safetensors
+    from srl_plugin.hf.checkpoints.weights import read_safetensors
 
     target = os.path.join(work_dir, "checkpoint", CONVERTED_NAME)
     os.makedirs(target, exist_ok=True)

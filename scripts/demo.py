@@ -194,9 +194,10 @@ def show_frames(export: Path) -> None:
     from safetensors.torch import load_file
     from transformers import BertForTokenClassification
 
-    from srl_plugin.hf import SemanticRoleLabeler, bio_transition_constraints, viterbi_decode_bio
+    from srl_plugin.hf import SemanticRoleLabeler
     from srl_plugin.hf.frames import wordpiece_frame
     from srl_plugin.hf.outputs import frame_result
+    from srl_plugin.hf.tagging import tag_frames
 
     # transformers 4.20 reads no model.safetensors itself: it is given the state dict.
     model, info = BertForTokenClassification.from_pretrained(
@@ -213,7 +214,6 @@ def show_frames(export: Path) -> None:
         f"unused: {list(info['unexpected_keys'])} (the predicate head)"
     )
     labels = [model.config.id2label[i] for i in range(model.num_labels)]
-    transitions, start_transitions = bio_transition_constraints(labels)
     # The predicate head is not part of BertForTokenClassification: the plugin's labeler finds them.
     labeler = SemanticRoleLabeler.from_pretrained(str(export))
     for sentence, request in zip(SENTENCES, labeler.predict_batch(SENTENCES)):
@@ -226,10 +226,8 @@ def show_frames(export: Path) -> None:
                     input_ids=torch.tensor([frame.input_ids]),
                     token_type_ids=torch.tensor([frame.token_type_ids]),
                 ).logits
-            path = viterbi_decode_bio(
-                torch.softmax(logits, -1), [len(frame.input_ids)], transitions, start_transitions
-            )[0]
-            tags = frame.word_tags([labels[i] for i in path], len(words))
+            # The plugin's one output path of the tagger, on the stock class's logits.
+            tags = tag_frames(logits, [frame], [len(words)], labels)[0].tags
             assert tags == verb["tags"], "plain transformers and the labeler disagree"
             result = frame_result(words, verb["predicate_indices"], tags)
             print(f"  {result['description']}")

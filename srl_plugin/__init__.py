@@ -4,8 +4,9 @@ srl_plugin: BERT semantic role labelling for AllenNLP, trained from and exported
 `srl_plugin.hf` is the Hugging Face side and never imports AllenNLP. Importing `srl_plugin`
 itself registers the AllenNLP components (`--include-package srl_plugin` and the
 `.allennlp_plugins` file both import only this module), so it does so only when AllenNLP is
-installed, and makes every tar extraction of the process use PEP 706's `data` filter
-(`srl_plugin.archives.safe_tar.use_data_filter`).
+installed. It also makes AllenNLP's `load_archive` check every member of an archive with this
+plugin's tar reader before extracting it (`srl_plugin.archives.safe_tar.use_checked_extraction`),
+and every other tar extraction of the process use PEP 706's `data` filter (`use_data_filter`).
 """
 
 __version__ = "0.1.0"
@@ -15,9 +16,10 @@ try:
 except ImportError:  # The Hugging Face side alone: nothing to register.
     pass
 else:
-    from srl_plugin.archives.safe_tar import use_data_filter
+    from srl_plugin.archives.safe_tar import use_checked_extraction, use_data_filter
 
-    # AllenNLP's load_archive (`allennlp predict`, `evaluate`) extracts archives unfiltered.
+    # AllenNLP's load_archive (`allennlp predict`, `evaluate`) extracts archives unchecked.
+    use_checked_extraction()
     use_data_filter()
     # Each import registers its components with AllenNLP.
     from srl_plugin.callbacks.hf_export import HfExportCallback  # noqa: F401

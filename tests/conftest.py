@@ -20,9 +20,25 @@ def tiny_bert(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def ewt_conll2012(tmp_path_factory) -> Path:
     """The `conll2012` folder of the shipped data/ewt_propbank_srl.tar.gz, extracted once."""
-    from benchmarks._common import extract_data
+    from tests.conll import shipped_conll2012
 
-    return extract_data(cache=tmp_path_factory.mktemp("data"))
+    return shipped_conll2012(str(tmp_path_factory.mktemp("data")))
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """
+    One torch thread for a module's tests, as in the `allennlp` subprocesses (OMP_NUM_THREADS=1):
+    tiny models run faster without threads fighting for cores, and an L-BFGS fit, which stops
+    before its last digits settle, gives the same head in-process as in `srl-export` (~1e-2
+    apart on many threads).
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ from typing import Any
 
 import transformers
 
-from srl_plugin.hf.weights import from_pretrained_reading_safetensors
+from srl_plugin.hf.checkpoints.weights import from_pretrained_reading_safetensors
 
 
 def stock_from_pretrained(cls: Any, folder: str, **kwargs: Any) -> Any:

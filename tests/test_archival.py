@@ -16,12 +16,14 @@ import stat
 import subprocess
 import sys
 import tarfile
+import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import pytest
 import torch
 from allennlp.data import Vocabulary
+from allennlp.models.archival import load_archive
 from allennlp_models.structured_prediction.models.srl_bert import SrlBert
 from transformers import BertConfig, BertModel
 
@@ -29,16 +31,16 @@ from srl_plugin.archives.archive import (
     load_srl_archive,
     read_srl_checkpoint,
     write_archive,
-    write_export,
+    export_checkpoint,
 )
 from srl_plugin.archives.resolution import resolve_checkpoint
 from srl_plugin.archives.safe_tar import safe_extract
 from srl_plugin.archives.srl_bert import infer_bert_config
-from srl_plugin.hf.export import to_srl_names
-from srl_plugin.hf.weights import CheckpointError, load_torch_weights
+from srl_plugin.hf.checkpoints.building import to_srl_names
+from srl_plugin.hf.checkpoints.weights import CheckpointError, load_torch_weights
 from srl_plugin.models.hf_srl import HfSrlModel
-from tests import PROJECT_ROOT
-from tests.cli import allennlp_command
+from tests import EWT_SAMPLE, PROJECT_ROOT
+from tests.cli import TINY_CONFIG, allennlp_command, tiny_config_vars
 
 LABELS = ["O", "B-V", "I-V", "B-ARG0", "I-ARG0", "B-ARG1", "I-ARG1"]
 
@@ -115,8 +117,12 @@ def rewrite_archive(
     target: Path,
     replace: Optional[Dict[str, bytes]] = None,
     extra: Optional[List[Tuple[str, Any]]] = None,
+    members: Sequence[tarfile.TarInfo] = (),
 ) -> Path:
-    """`source` with the files in `replace` changed and `(name, bytes or Zeros)` added at the end."""
+    """
+    `source` with the files in `replace` changed and `(name, bytes or Zeros)` added at the end,
+    then `members` (a file member holds "pwned").
+    """
     replace = replace or {}
     with tarfile.open(source) as original, tarfile.open(target, "w:gz", compresslevel=1) as tar:
         for member in original:
@@ -129,23 +135,34 @@ def rewrite_archive(
             member = tarfile.TarInfo(name)
             member.size = content.left if isinstance(content, Zeros) else len(content)
             tar.addfile(member, content if isinstance(content, Zeros) else io.BytesIO(content))
+        for member in members:
+            data = b"pwned" if member.isfile() else None
+            member.size = len(data or b"")
+            tar.addfile(member, io.BytesIO(data) if data is not None else None)
     return target
 
 
-def allennlp_predict(archive: Path, folder: Path) -> subprocess.CompletedProcess:
-    """`allennlp predict ARCHIVE` on one frame, with a fresh temporary folder `folder/tmp`."""
+def allennlp_predict(
+    archive: Path, folder: Path, command: str = "predict"
+) -> subprocess.CompletedProcess:
+    """
+    `allennlp predict ARCHIVE` on one frame (or `allennlp evaluate ARCHIVE` on the EWT sample),
+    with a fresh temporary folder `folder/tmp`.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     lines = folder / "input.jsonl"
     lines.write_text(json.dumps({"tokens": ["the", "cat", "sat"], "predicates": [[2]]}) + "\n")
     (folder / "tmp").mkdir()
-    output = folder / "predictions.jsonl"
+    data = lines if command == "predict" else EWT_SAMPLE
+    args = ["--silent"] if command == "predict" else []
+    output = folder / "output.json"
     return allennlp_command(
-        "predict",
+        command,
         str(archive),
-        str(lines),
+        str(data),
         "--output-file",
         str(output),
-        "--silent",
+        *args,
         env={"TMPDIR": str(folder / "tmp")},
     )
 
@@ -448,7 +465,8 @@ def test_fine_tuning_from_an_srl_bert_archive_keeps_its_weights(srl_bert_archive
     vocab = Vocabulary(non_padded_namespaces=["*labels"])
     vocab.add_tokens_to_namespace(["O", "B-ARG1", "I-ARG1", "B-V", "B-ARGM-TMP"], "labels")
     model = HfSrlModel(vocab, bert_model=str(srl_bert_archive))
-    assert resolve_checkpoint(str(srl_bert_archive)) == resolve_checkpoint(str(srl_bert_archive))
+    # Read once, for the reader and the model alike.
+    assert resolve_checkpoint(str(srl_bert_archive)) is resolve_checkpoint(str(srl_bert_archive))
     upstream = read_srl_checkpoint(str(srl_bert_archive)).model
     assert torch.equal(
         model.bert.encoder.layer[1].output.dense.weight,
@@ -462,7 +480,7 @@ def test_fine_tuning_from_an_srl_bert_archive_keeps_its_weights(srl_bert_archive
 
 def test_export_folder_loads_without_allennlp_files(srl_bert_archive, tmp_path):
     checkpoint = read_srl_checkpoint(str(srl_bert_archive))
-    export = write_export(checkpoint, str(tmp_path / "export"))
+    export = export_checkpoint(checkpoint, str(tmp_path / "export"))
     archive = load_srl_archive(export)
     assert archive.config["model"]["bert_model"] == export
     for name, tensor in checkpoint.model.state_dict().items():
@@ -473,21 +491,41 @@ def test_export_folder_loads_without_allennlp_files(srl_bert_archive, tmp_path):
 # AllenNLP's own loader (allennlp predict) --------------------------------------------------
 
 
-def test_allennlp_predict_extracts_with_the_data_filter(own_archive, tmp_path):
-    # The archive itself predicts: the refusal below is the member's doing.
-    result = allennlp_predict(own_archive, tmp_path / "good")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "verbs" in json.loads((tmp_path / "good" / "predictions.jsonl").read_text())
-    evil = rewrite_archive(
-        own_archive, tmp_path / "evil.tar.gz", extra=[("../escaped_by_tar.txt", b"pwned")]
-    )
-    result = allennlp_predict(evil, tmp_path / "evil")
-    # AllenNLP extracts into a folder of $TMPDIR: "../" would land in $TMPDIR itself.
-    assert not (tmp_path / "evil" / "tmp" / "escaped_by_tar.txt").exists()
-    assert not (tmp_path / "evil" / "escaped_by_tar.txt").exists()
+@pytest.mark.parametrize("case", UNSAFE_MEMBERS, ids=list(UNSAFE_MEMBERS))
+def test_allennlp_load_archive_checks_every_member_first(own_archive, tmp_path, monkeypatch, case):
+    # `load_archive` (what `allennlp predict` and `evaluate` call), with the plugin imported.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    assert load_archive(str(own_archive)).model.vocab.get_vocab_size("labels") == len(LABELS)
+    assert os.listdir(scratch) == []
+    members, problem = UNSAFE_MEMBERS[case]
+    evil = malicious_tar(tmp_path / "evil.tar.gz", members)
+    with pytest.raises(CheckpointError) as error:
+        load_archive(str(evil))
+    assert str(error.value).startswith(f"{evil}: refusing") and problem in str(error.value)
+    assert os.listdir(scratch) == []  # nothing extracted, not even an empty folder
+    assert not os.path.exists("/tmp/srl_plugin_evil")
+
+
+# Members that Python 3.10.13's `data` filter lets through (an absolute path extracted inside, a
+# link to a folder) or refuses only after extracting what came before, in an archive that
+# `allennlp predict` would otherwise load.
+@pytest.mark.parametrize("case", ["parent", "absolute", "folder-symlink"])
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_allennlp_predict_and_evaluate_check_every_member_first(
+    own_archive, tmp_path, command, case
+):
+    members, problem = UNSAFE_MEMBERS[case]
+    evil = rewrite_archive(own_archive, tmp_path / "evil.tar.gz", members=members)
+    result = allennlp_predict(evil, tmp_path / "run", command)
     assert result.returncode != 0
-    assert "'../escaped_by_tar.txt' would be extracted to" in result.stderr
-    assert "which is outside the destination" in result.stderr
+    assert f"CheckpointError: {evil}: refusing" in result.stderr, result.stderr[-3000:]
+    assert f"{members[0].name!r}" in result.stderr and problem in result.stderr
+    # AllenNLP extracts into a folder of $TMPDIR: "../evil" would land in $TMPDIR itself.
+    assert os.listdir(tmp_path / "run" / "tmp") == []
+    assert not os.path.exists("/tmp/srl_plugin_evil")
+    assert not (tmp_path / "run" / "output.json").exists()
 
 
 def test_allennlp_predict_reads_hf_srl_weights_tensors_only(own_archive, tmp_path):
@@ -548,13 +586,73 @@ def test_killed_srl_export_leaves_nothing_behind(own_archive, tmp_path):
     assert os.listdir(outputs) == []
 
 
+# Runs `python -c CODE ARGS` and SIGKILLs it when FUNCTION ("module:Class.method") is called.
+KILLED_WHEN_CALLED = """
+import functools, importlib, os, signal, sys
+
+module, name = sys.argv[1].split(":")
+owner = importlib.import_module(module)
+*outer, attribute = name.split(".")
+for part in outer:
+    owner = getattr(owner, part)
+
+
+@functools.wraps(getattr(owner, attribute))  # the signature AllenNLP's from_params reads
+def kill(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+setattr(owner, attribute, kill)
+code, sys.argv = sys.argv[2], sys.argv[2:]
+exec(code)
+"""
+RUN_ALLENNLP = (
+    "import runpy; sys.argv[0] = 'allennlp'; runpy.run_module('allennlp', run_name='__main__')"
+)
+# Everything that reads the checkpoint is done by the time the model is built.
+MODEL_BUILT = "srl_plugin.models.hf_srl:HfSrlModel.__init__"
+
+
+def killed_when_called(
+    function: str, code: str, *args: str, scratch: Path, env: Optional[Dict[str, str]] = None
+) -> subprocess.CompletedProcess:
+    """Runs `code` with `args` in a subprocess whose $TMPDIR is `scratch`, killed at `function`."""
+    scratch.mkdir()
+    full_env = dict(os.environ, TMPDIR=str(scratch), OMP_NUM_THREADS="1", **(env or {}))
+    command = [sys.executable, "-c", KILLED_WHEN_CALLED, function, code, *args]
+    return subprocess.run(
+        command, cwd=str(PROJECT_ROOT), env=full_env, capture_output=True, text=True
+    )
+
+
+def test_killed_archive_loading_leaves_nothing_behind(own_archive, tmp_path):
+    # Killed once the readers are built, as the model is: every file the loader needs is read.
+    code = "from srl_plugin.archives.archive import load_srl_archive; load_srl_archive(sys.argv[1])"
+    scratch = tmp_path / "tmp"
+    result = killed_when_called(MODEL_BUILT, code, str(own_archive), scratch=scratch)
+    assert result.returncode == -signal.SIGKILL, result.stderr[-3000:]
+    assert os.listdir(scratch) == []
+
+
+def test_killed_fine_tuning_from_an_archive_leaves_nothing_behind(srl_bert_archive, tmp_path):
+    # `allennlp train` from an archive (`bert_model`), killed after its readers have resolved
+    # the archive, as it would be at any later point of a long run.
+    output = tmp_path / "run"
+    args = ["train", str(TINY_CONFIG), "-s", str(output), "--include-package", "srl_plugin"]
+    env = tiny_config_vars(str(srl_bert_archive))
+    scratch = tmp_path / "tmp"
+    result = killed_when_called(MODEL_BUILT, RUN_ALLENNLP, *args, scratch=scratch, env=env)
+    assert result.returncode == -signal.SIGKILL, result.stderr[-3000:]
+    assert os.listdir(scratch) == []
+
+
 def test_written_archives_and_exports_have_the_umasks_modes(srl_bert_archive, tmp_path):
     # As `tar` or `save_pretrained` would write them: readable by a serving process's user.
     checkpoint = read_srl_checkpoint(str(srl_bert_archive))
     previous = os.umask(0o022)
     try:
         archive = write_archive(checkpoint, str(tmp_path / "model.tar.gz"))
-        export = write_export(checkpoint, str(tmp_path / "export"))
+        export = export_checkpoint(checkpoint, str(tmp_path / "export"))
     finally:
         os.umask(previous)
     assert stat.S_IMODE(os.stat(archive).st_mode) == 0o644

@@ -5,7 +5,7 @@ import json
 import torch
 from transformers import BertForTokenClassification
 
-from srl_plugin.hf.weights import read_safetensors
+from srl_plugin.hf.checkpoints.weights import read_safetensors
 from tests.cli import train_tiny
 
 

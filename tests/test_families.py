@@ -17,9 +17,10 @@ from allennlp.models.archival import load_archive
 from allennlp.predictors import Predictor
 from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-from srl_plugin.archival import read_srl_checkpoint, resolve_checkpoint, write_archive, write_export
+from srl_plugin.archives.archive import export_checkpoint, read_srl_checkpoint, write_archive
+from srl_plugin.archives.resolution import resolve_checkpoint
 from srl_plugin.hf import AutoModelForSemanticRoleLabeling, SemanticRoleLabeler
-from srl_plugin.hf.export import load_pretrained_srl_model
+from srl_plugin.hf.checkpoints.export import load_pretrained_srl_model
 from srl_plugin.hf.families import FAMILIES
 from tests import EWT_SAMPLE
 from tests.cli import train_tiny
@@ -139,13 +140,13 @@ def test_srl_export_import_and_fine_tuning_start_from_the_trained_weights(run, t
 
     checkpoint = read_srl_checkpoint(archive)
     same_weights(checkpoint.model)
-    export = write_export(checkpoint, str(tmp_path / "export"))
+    export = export_checkpoint(checkpoint, str(tmp_path / "export"))
     same_weights(AutoModelForSemanticRoleLabeling.from_pretrained(export))
     imported = write_archive(read_srl_checkpoint(export), str(tmp_path / "imported.tar.gz"))
     same_weights(read_srl_checkpoint(imported).model)
     # `bert_model` = the archive: training starts from the archive's export, labels kept.
     labels = [expected.config.id2label[i] for i in range(expected.config.num_labels)]
-    start = load_pretrained_srl_model(resolve_checkpoint(archive), labels[::-1])
+    start = resolve_checkpoint(archive).srl_model(labels[::-1])
     assert type(start) is type(expected)
     with torch.no_grad():
         assert torch.equal(start.classifier.weight, expected.classifier.weight.flip(0))

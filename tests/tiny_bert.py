@@ -15,7 +15,7 @@ import torch
 import transformers
 from transformers import BertConfig, BertModel
 
-from srl_plugin.hf.weights import write_safetensors
+from srl_plugin.hf.checkpoints.weights import write_safetensors
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 

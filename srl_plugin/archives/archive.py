@@ -2,7 +2,7 @@
 Our archive reader and writer: any SRL model (an archive of this plugin, an archive of
 allennlp-models' `srl_bert`, or a Hugging Face export folder) becomes an `SrlCheckpoint` (the
 family's SRL model, its tokenizer and an `hf_srl` experiment config), which
-`load_srl_archive` turns into an AllenNLP `Archive` and `write_export` / `write_archive` (the
+`load_srl_archive` turns into an AllenNLP `Archive` and `export_checkpoint` / `write_archive` (the
 `srl-export` / `srl-import` commands) write out.
 
 Archives are untrusted input. Unlike AllenNLP's `load_archive`, nothing here runs pickled code
@@ -17,11 +17,12 @@ import shutil
 import tarfile
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
 from allennlp.common import Params
 from allennlp.common.meta import META_NAME, Meta
+from allennlp.common.params import parse_overrides, with_overrides
 from allennlp.data import DatasetReader, Vocabulary
 from allennlp.models import Model
 from allennlp.models.archival import Archive
@@ -35,23 +36,24 @@ from srl_plugin.archives.files import (
     ArchiveFiles,
     is_allennlp_archive,
 )
+from srl_plugin.archives.resolution import BaseCheckpoint, loading_checkpoint
 from srl_plugin.archives.srl_bert import DEFAULT_DATA_LOADER, read_srl_bert_archive
-from srl_plugin.hf.export import (
-    build_exact,
+from srl_plugin.hf.checkpoints.building import build_exact
+from srl_plugin.hf.checkpoints.export import (
     encoder_config_from_dict,
     read_aligner,
     read_encoder_config,
     read_export,
-    save_export,
+    write_export,
 )
-from srl_plugin.hf.fusion import predicate_fusion_options
-from srl_plugin.hf.model_card import (
+from srl_plugin.hf.config import srl_settings
+from srl_plugin.hf.checkpoints.model_card import (
     model_architecture,
     predicate_head_status,
     render_model_card,
 )
 from srl_plugin.hf.tokenization import Aligner, aligner_from_files
-from srl_plugin.hf.weights import CheckpointError
+from srl_plugin.hf.checkpoints.weights import CheckpointError
 
 VOCABULARY_DIR = "vocabulary"
 LABELS_NAMESPACE = "labels"
@@ -166,7 +168,7 @@ def _read_export(path: str) -> SrlCheckpoint:
             "type": "hf_srl",
             "bert_model": export,
             "predicate_head": predicate_head,
-            **predicate_fusion_options(model.config),
+            **srl_settings(model.config).model_options(),
         },
         "data_loader": DEFAULT_DATA_LOADER,
     }
@@ -213,7 +215,7 @@ def _base_checkpoint(bert_model: str, shown: str) -> Tuple[PretrainedConfig, Ali
     return read_encoder_config(bert_model, shown), read_aligner(bert_model)
 
 
-def write_export(
+def export_checkpoint(
     checkpoint: SrlCheckpoint, directory: str, overwrite: bool = True, pytorch_bin: bool = False
 ) -> str:
     """
@@ -230,7 +232,7 @@ def write_export(
         **model_architecture(checkpoint.model),
         pytorch_bin=pytorch_bin,
     )
-    return save_export(
+    return write_export(
         checkpoint.model,
         checkpoint.aligner,
         directory,
@@ -240,14 +242,19 @@ def write_export(
     )
 
 
+def _labels_vocabulary(labels: List[str]) -> Vocabulary:
+    # An archive's vocabulary: the BIO tags, in id order.
+    vocab = Vocabulary(non_padded_namespaces=[LABELS_NAMESPACE])
+    vocab.add_tokens_to_namespace(labels, LABELS_NAMESPACE)
+    return vocab
+
+
 def _write_serialization_dir(checkpoint: SrlCheckpoint, folder: str, weights: bool = True) -> None:
     # The layout of an AllenNLP archive of an hf_srl model, with the export inside.
-    write_export(checkpoint, os.path.join(folder, DEFAULT_EXPORT_DIR))
+    export_checkpoint(checkpoint, os.path.join(folder, DEFAULT_EXPORT_DIR))
     with open(os.path.join(folder, CONFIG_FILE), "w", encoding="utf-8") as config_file:
         json.dump(checkpoint.experiment, config_file, indent=2)
-    vocab = Vocabulary(non_padded_namespaces=[LABELS_NAMESPACE])
-    vocab.add_tokens_to_namespace(checkpoint.model.labels, LABELS_NAMESPACE)
-    vocab.save_to_files(os.path.join(folder, VOCABULARY_DIR))
+    _labels_vocabulary(checkpoint.model.labels).save_to_files(os.path.join(folder, VOCABULARY_DIR))
     if weights:
         state = {k: v.detach().cpu().contiguous() for k, v in checkpoint.model.state_dict().items()}
         torch.save(state, os.path.join(folder, WEIGHTS_NAME))
@@ -306,23 +313,31 @@ def load_srl_archive(
         The GPU to put the model on; -1 for the CPU.
     overrides : `Union[str, Dict[str, Any]]`, optional
         JSON overrides of the archive's config, as in `load_archive`.
+
+    Nothing is written to disk, not even to the temporary folder, which a killed process would
+    leave littered: the readers and the model are built from the archive read in memory (see
+    `srl_plugin.archives.resolution.loading_checkpoint`).
     """
     checkpoint = read_srl_checkpoint(path, tokenizer, bert_config, lowercase)
-    with tempfile.TemporaryDirectory(prefix="srl_plugin_archive_") as folder:
-        # The weights are at hand: the model is built from the config, export and vocabulary.
-        _write_serialization_dir(checkpoint, folder, weights=False)
-        config = Params.from_file(os.path.join(folder, CONFIG_FILE), overrides or "")
+    # What `Params.from_file` does to a config file, to the config read in memory.
+    overrides_dict = parse_overrides(
+        json.dumps(overrides) if isinstance(overrides, dict) else overrides or ""
+    )
+    experiment = json.loads(json.dumps(checkpoint.experiment))
+    config = Params(with_overrides(experiment, overrides_dict) if overrides_dict else experiment)
+    model_params = config.get("model").duplicate()
+    model_params["load_weights"] = False  # the weights are at hand
+    base = BaseCheckpoint(
+        checkpoint.model.config, checkpoint.aligner, path, checkpoint.model.state_dict
+    )
+    with loading_checkpoint(base):
         readers = []
         reader_params = config.get("dataset_reader")
         for key in ("dataset_reader", "validation_dataset_reader"):
-            params = config.get(key, reader_params).duplicate()
-            readers.append(DatasetReader.from_params(params, serialization_dir=folder))
-        model_params = config.get("model").duplicate()
-        model_params["load_weights"] = False
-        vocab = Vocabulary.from_files(os.path.join(folder, VOCABULARY_DIR))
-        model = Model.from_params(vocab=vocab, params=model_params, serialization_dir=folder)
-        meta = Meta.from_path(os.path.join(folder, META_NAME))
+            readers.append(DatasetReader.from_params(config.get(key, reader_params).duplicate()))
+        vocab = _labels_vocabulary(checkpoint.model.labels)
+        model = Model.from_params(vocab=vocab, params=model_params)
     # The AllenNLP model's modules are its transformers model's, so these are all its weights.
     model.hf_model.load_state_dict(checkpoint.model.state_dict())
     model = model.cuda(cuda_device) if cuda_device >= 0 else model.cpu()
-    return Archive(model, config, readers[0], readers[1], meta)
+    return Archive(model, config, readers[0], readers[1], Meta.new())

@@ -5,7 +5,6 @@ interrupted run leaves no folder behind, and nothing hostile reaches the disk.
 """
 
 import io
-import json
 import os
 import re
 import tarfile
@@ -15,7 +14,8 @@ import torch
 from allennlp.common.util import namespace_match
 
 from srl_plugin.archives.safe_tar import read_tar
-from srl_plugin.hf.weights import CheckpointError, load_torch_weights
+from srl_plugin.hf.config import read_json_file
+from srl_plugin.hf.checkpoints.weights import CheckpointError, load_torch_weights
 
 CONFIG_FILE = "config.json"
 # The callback's default export folder, also the folder looked for inside archives.
@@ -83,17 +83,14 @@ class ArchiveFiles:
 
     def json(self, name: str) -> Dict[str, Any]:
         """The JSON object in file `name`."""
-        data = self.read(name)
-        if data is None:
+        try:
+            value = read_json_file(self.read, name, self.path)
+        except ValueError as error:
+            raise CheckpointError(str(error)) from None
+        if value is None:
             raise CheckpointError(
                 f"{self.path}: no {name}: not an AllenNLP archive or Hugging Face export"
             )
-        try:
-            value = json.loads(data.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError) as error:
-            raise CheckpointError(f"{self.shown(name)}: not valid JSON ({error})") from None
-        if not isinstance(value, dict):
-            raise CheckpointError(f"{self.shown(name)}: expected a JSON object")
         return value
 
     def weights_name(self) -> Optional[str]:

@@ -9,18 +9,25 @@ does not do is checked here: absolute names (the filter strips the `/` and extra
 names with `..`, members that appear twice or lie inside a link, and links to anything but a
 file of the same archive, which become copies of it.
 
-`use_data_filter` makes every other extraction in the process (AllenNLP's `load_archive` calls
-`tarfile.extractall` without a filter) use the `data` filter too.
+`use_checked_extraction` makes AllenNLP's `load_archive` (`allennlp predict`, `evaluate`), which
+calls `tarfile.extractall` without a filter, extract through `read_tar` instead. `use_data_filter`
+makes every other extraction in the process use the `data` filter, as a second line of defence:
+the filter of a Python before the June 2025 releases can be got around (CVE-2025-4517).
 """
 
+import logging
 import os
 import posixpath
 import shutil
 import tarfile
+import tempfile
 import zlib
-from typing import Dict, List, Tuple
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Tuple
 
-from srl_plugin.hf.weights import CheckpointError
+from srl_plugin.hf.checkpoints.weights import CheckpointError
+
+logger = logging.getLogger(__name__)
 
 # Where `data_filter` pretends to extract: it only judges names, nothing is written there.
 _FILTER_ROOT = os.path.join(os.sep, "srl_plugin_tar_root")
@@ -86,15 +93,56 @@ def safe_extract(archive: str, target: str) -> None:
     created = not os.path.exists(target)
     try:
         os.makedirs(target, exist_ok=True)
-        for path, data in files.items():
-            destination = os.path.join(target, *path.split("/"))
-            os.makedirs(os.path.dirname(destination), exist_ok=True)
-            with open(destination, "wb") as output:
-                output.write(data)
+        _write_files(files, target)
     except OSError:
         if created:
             shutil.rmtree(target, ignore_errors=True)
         raise
+
+
+@contextmanager
+def checked_extracted_archive(resolved_archive_file: str, cleanup: bool = True) -> Iterator[str]:
+    """
+    AllenNLP's `allennlp.models.archival.extracted_archive`, which `load_archive` extracts
+    archives with, reading the archive with `read_tar` first: a refused archive raises
+    `CheckpointError` naming the member before any folder exists. Yields a new folder of the
+    temporary folder with the archive's files (links as copies), removed afterwards when
+    `cleanup` (`load_archive` passes False and removes it itself).
+    """
+    files = read_tar(resolved_archive_file)
+    folder = tempfile.mkdtemp()
+    logger.info("extracting archive file %s to temp dir %s", resolved_archive_file, folder)
+    try:
+        _write_files(files, folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    del files  # on disk now: not held while the caller reads them
+    try:
+        yield folder
+    finally:
+        if cleanup:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def use_checked_extraction() -> None:
+    """
+    Makes AllenNLP's `load_archive` (`allennlp predict`, `evaluate`, `Predictor.from_path`) and
+    its `pretrained` initializer extract archives with `checked_extracted_archive`: every member
+    is checked by `read_tar`, not by the `data` filter of whichever Python runs. Imports AllenNLP.
+    """
+    from allennlp.models import archival
+
+    # Both callers look the function up in the module when they extract.
+    archival.extracted_archive = checked_extracted_archive
+
+
+def _write_files(files: Dict[str, bytes], target: str) -> None:
+    for path, data in files.items():
+        destination = os.path.join(target, *path.split("/"))
+        os.makedirs(os.path.dirname(destination), exist_ok=True)
+        with open(destination, "wb") as output:
+            output.write(data)
 
 
 def _member_path(archive: str, name: str) -> str:

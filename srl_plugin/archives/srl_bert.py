@@ -12,10 +12,11 @@ import torch
 from transformers import BertConfig, BertTokenizer
 
 from srl_plugin.archives.files import CONFIG_FILE, ArchiveFiles
-from srl_plugin.hf.export import build_exact, read_aligner, read_encoder_config, to_srl_names
+from srl_plugin.hf.checkpoints.building import build_exact, to_srl_names
+from srl_plugin.hf.checkpoints.export import read_aligner, read_encoder_config
 from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
 from srl_plugin.hf.tokenization import FAST_TOKENIZER_FILE, VOCAB_FILE, WordPieceAligner
-from srl_plugin.hf.weights import CheckpointError
+from srl_plugin.hf.checkpoints.weights import CheckpointError
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from typing import Any, Dict, List, Optional
 from allennlp.training.callbacks.callback import TrainerCallback
 
 from srl_plugin.archives.files import DEFAULT_EXPORT_DIR
-from srl_plugin.hf.export import save_export
-from srl_plugin.hf.model_card import (
+from srl_plugin.hf.checkpoints.export import write_export
+from srl_plugin.hf.checkpoints.model_card import (
     model_architecture,
     predicate_head_status,
     render_model_card,
@@ -123,7 +123,7 @@ class HfExportCallback(TrainerCallback):
             pytorch_bin=self.pytorch_bin,
             **self.card_metadata,
         )
-        path = save_export(
+        path = write_export(
             model.hf_model, model.aligner, self.export_path, card, pytorch_bin=self.pytorch_bin
         )
         logger.info("wrote the Hugging Face export to %s", path)

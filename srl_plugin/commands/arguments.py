@@ -7,6 +7,8 @@ No AllenNLP import here, so that a console script can say clearly when AllenNLP 
 import argparse
 from typing import Callable, NamedTuple, Tuple
 
+from srl_plugin.hf.cli.options import run_command
+
 
 class Command(NamedTuple):
     help: str
@@ -78,7 +80,14 @@ def add_subparser(
     spec = COMMANDS[command]
     subparser = subparsers.add_parser(command, description=spec.description, help=spec.help)
     add_arguments(subparser, command)
-    subparser.set_defaults(func=func)
+
+    def run(args: argparse.Namespace) -> None:
+        # The console scripts' exit policy: one line on stderr and exit 2 for a bad input.
+        status = run_command(args.prog, func, args)
+        if status:
+            raise SystemExit(status)
+
+    subparser.set_defaults(func=run)
     return subparser
 
 

@@ -10,17 +10,13 @@ from typing import Any, Callable
 
 from allennlp.commands.subcommand import Subcommand
 
-from srl_plugin.archives.archive import read_srl_checkpoint, write_export
+from srl_plugin.archives.archive import read_srl_checkpoint, export_checkpoint
 from srl_plugin.commands.arguments import add_subparser
-from srl_plugin.hf.predicate_head import fit_from_corpus
-from srl_plugin.hf.weights import CheckpointError
+from srl_plugin.hf.cli.options import CommandError
+from srl_plugin.hf.predicate_fitting import fit_from_corpus
+from srl_plugin.hf.checkpoints.weights import CheckpointError
 
 logger = logging.getLogger(__name__)
-
-
-def fail(prog: str, error: Exception) -> SystemExit:
-    """A one-line error and exit status 1, instead of a traceback, for errors a user can act on."""
-    return SystemExit(f"{prog}: error: {error}")
 
 
 @Subcommand.register("srl-export")
@@ -32,18 +28,16 @@ class SrlExport(Subcommand):
 def convert(args: argparse.Namespace, source: str, output: str, writer: Callable[..., str]) -> str:
     """
     Reads `source` (any SRL archive or export) and writes it to `output` with `writer`, refusing
-    an existing output without `--force` before reading anything; user errors exit in one line
-    that starts with `args.prog` (how the command was called).
+    an existing output without `--force` before reading anything. User errors are
+    `CommandError`s: one line that starts with `args.prog` (how the command was called), exit 2.
     """
     if os.path.exists(output) and not args.force:
-        raise fail(
-            args.prog, FileExistsError(f"{output} already exists (use --force to replace it)")
-        )
+        raise CommandError(f"{output} already exists (use --force to replace it)")
     try:
         checkpoint = read_srl_checkpoint(source, args.tokenizer, args.bert_config, args.lowercase)
         return writer(checkpoint, output, overwrite=args.force)
     except (CheckpointError, FileExistsError, FileNotFoundError) as error:
-        raise fail(args.prog, error) from None
+        raise CommandError(str(error)) from None
 
 
 def export_from_args(args: argparse.Namespace) -> None:
@@ -52,8 +46,10 @@ def export_from_args(args: argparse.Namespace) -> None:
             try:
                 fit_from_corpus(checkpoint.model, checkpoint.aligner, args.predicate_data)
             except ValueError as error:
-                raise fail(args.prog, error) from None
-        return write_export(checkpoint, output, overwrite=overwrite, pytorch_bin=args.pytorch_bin)
+                raise CommandError(str(error)) from None
+        return export_checkpoint(
+            checkpoint, output, overwrite=overwrite, pytorch_bin=args.pytorch_bin
+        )
 
     path = convert(args, args.archive, args.output_dir, writer)
     logger.info("wrote the Hugging Face export of %s to %s", args.archive, path)

@@ -10,8 +10,9 @@ from allennlp.commands.subcommand import Subcommand
 
 from srl_plugin.archives.archive import write_archive
 from srl_plugin.commands.arguments import add_subparser
-from srl_plugin.commands.srl_export import convert, fail
-from srl_plugin.hf.hub import resolve_model_dir
+from srl_plugin.commands.srl_export import convert
+from srl_plugin.hf.cli.options import CommandError
+from srl_plugin.hf.checkpoints.hub import resolve_model_dir
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,6 @@ def import_from_args(args: argparse.Namespace) -> None:
     try:  # a folder, an archive, or a Hub repo id in the local cache
         source = resolve_model_dir(args.export_dir)
     except FileNotFoundError as error:
-        raise fail(args.prog, error) from None
+        raise CommandError(str(error)) from None
     path = convert(args, source, args.output_archive, write_archive)
     logger.info("wrote the AllenNLP archive of %s to %s", args.export_dir, path)

@@ -15,7 +15,7 @@ from allennlp_models.common.ontonotes import Ontonotes, OntonotesSentence
 from srl_plugin.archives.resolution import resolve_checkpoint
 from srl_plugin.hf.frames import (
     WordpieceFrame,
-    encoder_max_wordpieces,
+    config_max_wordpieces,
     sentence_frames,
     wordpiece_frame,
 )
@@ -25,7 +25,6 @@ from srl_plugin.hf.labels import (
     predicate_indices,
     predicate_spans,
 )
-from srl_plugin.hf.tokenization import aligner_from_pretrained
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +71,10 @@ class HfSrlReader(DatasetReader):
         super().__init__(
             manual_distributed_sharding=True, manual_multiprocess_sharding=True, **kwargs
         )
-        checkpoint = resolve_checkpoint(bert_model, self.serialization_dir)
         # An unsupported family (GPT-2, T5, ...) fails here, naming its model_type.
-        self.aligner = aligner_from_pretrained(checkpoint)
-        self.max_wordpieces = max_wordpieces or encoder_max_wordpieces(checkpoint)
+        checkpoint = resolve_checkpoint(bert_model, self.serialization_dir)
+        self.aligner = checkpoint.aligner
+        self.max_wordpieces = max_wordpieces or config_max_wordpieces(checkpoint.config)
         self.domain_identifier = domain_identifier
         self.predicate_instances = predicate_instances
         # Ids are already set on each Token; namespace=None keeps wordpieces out of the vocabulary.

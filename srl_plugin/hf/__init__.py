@@ -3,7 +3,7 @@ The Hugging Face side of srl_plugin: loading exports, labelling raw sentences, d
 under this package imports AllenNLP.
 """
 
-from srl_plugin.hf.export import load_pretrained_srl_model, read_export, save_export
+from srl_plugin.hf.checkpoints.export import load_pretrained_srl_model, read_export, write_export
 from srl_plugin.hf.decoding import bio_transition_constraints, viterbi_decode_bio
 from srl_plugin.hf.labeler import SemanticRoleLabeler
 from srl_plugin.hf.modeling import (
@@ -40,7 +40,7 @@ __all__ = [
     "bio_transition_constraints",
     "load_pretrained_srl_model",
     "read_export",
-    "save_export",
+    "write_export",
     "split_words",
     "viterbi_decode_bio",
 ]

@@ -1,19 +1,51 @@
 """
 Reading CoNLL-2012 SRL files (`*gold_conll`) without AllenNLP: the words of each sentence and the
-BIO tags of each of its frames, as allennlp-models' `Ontonotes` reader gives them.
+BIO tags of each of its frames, as allennlp-models' `Ontonotes` reader gives them; writing
+sentences read with their lines back (`write_conll2012`, e.g. a subset of a corpus); and the
+`conll2012` folder of a data archive in that layout (`extract_conll2012`), such as the English Web
+Treebank PropBank shipped in the repository's `data/`, which the benchmarks, the demo and the
+tests all read.
 """
 
 import os
 from dataclasses import dataclass
-from typing import Iterator, List, Optional
+from typing import Iterable, Iterator, List, Optional
+
+from srl_plugin.hf.labels import predicate_bio_labels, predicate_indices, predicate_spans
+
+# Where `extract_conll2012` notes which archive a folder was extracted from.
+_STAMP = ".archive-stamp"
 
 
 @dataclass
 class ConllSentence:
-    """One sentence: its words and, per predicate, BIO tags (`B-ARG0`, `I-ARG0`, `B-V`, `O`...)."""
+    """
+    One sentence: its words and, per predicate, BIO tags (`B-ARG0`, `I-ARG0`, `B-V`, `O`...);
+    the `#begin document` line of its document (`None` in a file without one) and, when read with
+    `keep_lines`, its lines as they stand in the file (without the line ends).
+    """
 
     words: List[str]
     frames: List[List[str]]
+    document: Optional[str] = None
+    lines: Optional[List[str]] = None
+
+    @property
+    def frame_predicates(self) -> List[List[int]]:
+        """
+        The predicate of each frame: the words tagged `*-V` (`C-V` included, so a discontinuous
+        predicate is one), as allennlp-models' `SrlReader` marks it.
+        """
+        return [predicate_indices(tags) for tags in self.frames]
+
+    @property
+    def predicates(self) -> List[List[int]]:
+        """
+        The predicates that predicate identification should find (what the `predicate-f1`
+        metric counts as gold): the contiguous `V` spans of all frames, so the two parts of a
+        discontinuous predicate are two predicates.
+        """
+        return predicate_spans(predicate_bio_labels(len(self.words), self.frames))
 
 
 def conll_files(path: str, domain: Optional[str] = None) -> List[str]:
@@ -38,23 +70,103 @@ def conll_files(path: str, domain: Optional[str] = None) -> List[str]:
     return files
 
 
-def read_conll2012(path: str, domain: Optional[str] = None) -> Iterator[ConllSentence]:
-    """The sentences of a CoNLL-2012 file or folder (see `conll_files`)."""
+def read_conll2012(
+    path: str,
+    domain: Optional[str] = None,
+    sentences_per_file: Optional[int] = None,
+    keep_lines: bool = False,
+) -> Iterator[ConllSentence]:
+    """
+    The sentences of a CoNLL-2012 file or folder (see `conll_files`); with `sentences_per_file`,
+    only the first that many of each file; with `keep_lines`, each with its lines (all columns,
+    for `write_conll2012`).
+    """
     for conll_file in conll_files(path, domain):
-        yield from _file_sentences(conll_file)
+        for number, sentence in enumerate(_file_sentences(conll_file, keep_lines)):
+            if number == sentences_per_file:
+                break
+            yield sentence
 
 
-def _file_sentences(path: str) -> Iterator[ConllSentence]:
+def write_conll2012(sentences: Iterable[ConllSentence], path: str) -> None:
+    """
+    Writes sentences read with `keep_lines` as a CoNLL-2012 file: each run of sentences of one
+    document between its `#begin document` line and `#end document`, a blank line after each
+    sentence, as the corpus files are laid out.
+    """
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as conll:
+        document: Optional[str] = None
+        for sentence in sentences:
+            if sentence.lines is None:
+                raise ValueError(
+                    f"sentence {' '.join(sentence.words[:8])}...: no lines to write (read it "
+                    "with read_conll2012(..., keep_lines=True))"
+                )
+            if sentence.document != document:
+                if document is not None:
+                    conll.write("#end document\n")
+                if sentence.document is not None:
+                    conll.write(sentence.document + "\n")
+                document = sentence.document
+            conll.write("\n".join(sentence.lines) + "\n\n")
+        if document is not None:
+            conll.write("#end document\n")
+
+
+def extract_conll2012(archive: str, cache: str) -> str:
+    """
+    The `conll2012` folder (`train/`, `dev/`, ...) of a data archive in the CoNLL-2012 layout,
+    extracted into `cache/<archive name>/` the first time and reused while the archive is
+    unchanged (same size and modification time). The project's safe tar reader
+    (`srl_plugin.archives.safe_tar`) checks every member before anything is written, and the
+    folder is renamed into place, so an interrupted run leaves no half-written folder.
+
+    # Raises
+
+    `ValueError` when the archive holds no `conll2012/` folder; `CheckpointError` when the safe
+    tar reader refuses it.
+    """
+    # Imported here: reading CoNLL files needs neither torch nor the tar reader.
+    from srl_plugin.archives.safe_tar import safe_extract
+    from srl_plugin.hf.checkpoints.export import atomic_directory
+
+    name = os.path.basename(archive)
+    for suffix in (".tar.gz", ".tgz", ".tar"):
+        name = name[: -len(suffix)] if name.endswith(suffix) else name
+    target = os.path.join(cache, name)
+    status = os.stat(archive)
+    stamp = f"{os.path.abspath(archive)} {status.st_size} {status.st_mtime_ns}\n"
+    stamp_file = os.path.join(target, _STAMP)
+    if not (os.path.isfile(stamp_file) and _read(stamp_file) == stamp):
+        with atomic_directory(target) as staging:
+            safe_extract(archive, staging)
+            if not os.path.isdir(os.path.join(staging, "conll2012")):
+                raise ValueError(f"{archive} holds no conll2012/ folder")
+            with open(os.path.join(staging, _STAMP), "w", encoding="utf-8") as stamp_out:
+                stamp_out.write(stamp)
+    return os.path.join(target, "conll2012")
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as text:
+        return text.read()
+
+
+def _file_sentences(path: str, keep_lines: bool = False) -> Iterator[ConllSentence]:
     rows: List[List[str]] = []
+    lines: List[str] = []
+    document: Optional[str] = None
     with open(path, encoding="utf-8") as conll:
         for number, line in enumerate(conll, 1):
             line = line.strip()
-            if line.startswith("#"):
-                continue
-            if not line:
+            # A blank line ends a sentence, and so does a `#begin/end document` line.
+            if line.startswith("#") or not line:
                 if rows:
-                    yield _sentence(rows, path)
-                rows = []
+                    yield _sentence(rows, path, document, lines if keep_lines else None)
+                rows, lines = [], []
+                if line.startswith("#begin document"):
+                    document = line
                 continue
             columns = line.split()
             if len(columns) < 12:
@@ -62,11 +174,14 @@ def _file_sentences(path: str) -> Iterator[ConllSentence]:
                     f"{path}:{number}: {len(columns)} columns, a CoNLL-2012 line has at least 12"
                 )
             rows.append(columns)
+            lines.append(line)
     if rows:
-        yield _sentence(rows, path)
+        yield _sentence(rows, path, document, lines if keep_lines else None)
 
 
-def _sentence(rows: List[List[str]], path: str) -> ConllSentence:
+def _sentence(
+    rows: List[List[str]], path: str, document: Optional[str], lines: Optional[List[str]]
+) -> ConllSentence:
     # Columns: document, part, index, word, POS, parse, lemma, frameset, sense, speaker, entity,
     # one SRL column per predicate, coreference.
     words = [row[3] for row in rows]
@@ -88,4 +203,4 @@ def _sentence(rows: List[List[str]], path: str) -> ConllSentence:
                 frames[index].append("O")
             if ")" in annotation:
                 open_labels[index] = None
-    return ConllSentence(words, frames)
+    return ConllSentence(words, frames, document, lines)

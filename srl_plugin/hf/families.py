@@ -7,8 +7,6 @@ BERT keeps allennlp-models' word-by-word WordPiece split (`WordPieceAligner`); e
 splits words with its own `tokenizer.json` (`SubwordAligner`).
 """
 
-import json
-import os
 from dataclasses import dataclass
 from typing import Dict, Optional
 
@@ -96,11 +94,10 @@ def family(model_type: Optional[str], source: str = "the checkpoint") -> Family:
 
 def read_family(directory: str) -> Family:
     """The family of a checkpoint folder, from its `config.json`'s `model_type`."""
-    path = os.path.join(directory, "config.json")
+    from srl_plugin.hf.config import read_config_json
+
     try:
-        with open(path, encoding="utf-8") as config_file:
-            config = json.load(config_file)
-    except (OSError, ValueError) as error:
+        config = read_config_json(directory)
+    except OSError as error:
         raise ValueError(f"{directory}: unreadable config.json ({error})") from None
-    # A BERT config.json written before `model_type` existed (Google's checkpoints) is BERT.
-    return family(config.get("model_type", "bert"), directory)
+    return family(config["model_type"], directory)

@@ -8,8 +8,6 @@ sentence in consecutive windows (`sentence_frames`). Reader, model, predictor an
 build their inputs with these two functions.
 """
 
-import json
-import os
 from dataclasses import dataclass
 from typing import Any, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
@@ -177,17 +175,6 @@ def predicate_window(
             first -= 1
         else:
             return first, last + 1
-
-
-def encoder_max_wordpieces(checkpoint: str) -> int:
-    """`config_max_wordpieces` of the checkpoint's `config.json`."""
-    with open(os.path.join(checkpoint, "config.json"), encoding="utf-8") as config_file:
-        config = json.load(config_file)
-    return max_wordpieces(
-        config.get("model_type", "bert"),
-        config.get("max_position_embeddings", 512),
-        config.get("pad_token_id"),
-    )
 
 
 def config_max_wordpieces(config: Any) -> int:

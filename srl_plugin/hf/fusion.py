@@ -1,5 +1,5 @@
 """
-Shared encoding of a sentence across its predicates (`config.predicate_fusion_layer`).
+Shared encoding of a sentence across its predicates (`srl_predicate_fusion_layer`, `srl_plugin.hf.config`).
 
 With fusion layer `f > 0` the sentence is encoded once without a predicate marker by the
 embeddings and the first `f` layers; that shared encoding is repeated for each predicate, a
@@ -7,14 +7,20 @@ learned marker vector is added to the predicate's wordpieces, and only the remai
 per predicate. The predicate-identification head reads the shared encoding, so labelling a raw
 sentence with `P` predicates costs about `f + (L - f) * P` layer passes instead of `L * (P + 1)`.
 With few layers left after the marker, the tagger reads each sub-word together with its
-predicate (`with_predicate_pair`, `config.predicate_pair_head`, on by default with fusion).
+predicate (`with_predicate_pair`, `srl_predicate_pair_head`, on by default with fusion).
+
+The second half is the fused-inference API of an SRL model, which the labeler, the pipeline and
+the predicate-head fitting call: `encode_sentences` (the shared encoding and the predicate head's
+logits, once per sentence), `label_shared` (frames from those encodings) and
+`predicate_features` (what the predicate head reads); `init_predicate_marker` starts the marker
+for training.
 
 The layers are called one by one with an additive attention mask, which every transformers
 version from 4.20 to 5.x accepts for eager and SDPA attention; the BERT-style encoders
 (BERT, RoBERTa, XLM-R, ELECTRA) all keep their layers in `encoder.layer`.
 """
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -23,40 +29,8 @@ from torch import nn
 # mask. DeBERTa's layers also take relative positions, ALBERT shares its layers in groups.
 FUSION_FAMILIES = ("bert", "roberta", "xlm-roberta", "electra")
 
-# Offsets from the predicate that get an embedding of their own (farther ones share the last).
-DEFAULT_DISTANCE_RADIUS = 16
 # The offset embeddings start at this fraction of the hidden states' size (the marker's).
 DISTANCE_SCALE = 0.5
-
-
-def set_predicate_fusion(
-    config: Any, fusion_layer: int, distance_radius: int, pair_head: Optional[bool] = None
-) -> None:
-    """
-    Records the shared encoding in a model's config: `predicate_fusion_layer`, and with it
-    `predicate_distance_radius` (0 without fusion, where the input marker needs neither) and
-    `predicate_pair_head` (the tagger reads each sub-word with its predicate: `with_predicate_pair`;
-    by default on with fusion, off without, so that fusion layer 0 stays `SrlBert`'s model).
-    """
-    config.predicate_fusion_layer = fusion_layer
-    config.predicate_distance_radius = distance_radius if fusion_layer else 0
-    config.predicate_pair_head = fusion_layer > 0 if pair_head is None else pair_head
-
-
-def predicate_fusion_options(config: Any) -> Dict[str, Any]:
-    """
-    The `hf_srl` model options that `set_predicate_fusion` recorded in `config` (none for
-    today's model), so that an archive made from an export builds the same model.
-    """
-    fusion_layer = int(getattr(config, "predicate_fusion_layer", 0) or 0)
-    pair_head = bool(getattr(config, "predicate_pair_head", False))
-    if not fusion_layer and not pair_head:
-        return {}
-    return {
-        "predicate_fusion_layer": fusion_layer,
-        "predicate_distance_radius": int(getattr(config, "predicate_distance_radius", 0) or 0),
-        "predicate_pair_head": pair_head,
-    }
 
 
 def additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -218,3 +192,85 @@ def fused_encoding(
         encoder_model, marker, per_frame, attention_mask, token_type_ids, fusion_layer, distance
     )
     return output, per_frame
+
+
+def init_predicate_marker(model: Any) -> None:
+    """
+    Starts a fused model's marker in the input marker's direction (the difference of the two
+    token-type embeddings, what `token_type_ids = 1` adds at the input), at the size of the
+    hidden states it is added to: the norm of the last LayerNorm weight of the layer below the
+    fusion point, about the norm of that layer's outputs. At the token-type embeddings' own size
+    (0.16 against hidden states of norm 11 in MiniLM) the layers above barely see the marker,
+    and the optimizer's small steps take long to grow it. Does nothing without fusion.
+    """
+    if not model.predicate_fusion_layer:
+        return
+    types = model.base_model.embeddings.token_type_embeddings.weight
+    layer = encoder_layers(model.base_model)[model.predicate_fusion_layer - 1]
+    norms = [m.weight.norm() for m in layer.modules() if isinstance(m, nn.LayerNorm)]
+    with torch.no_grad():
+        direction = types[1] - types[0]
+        if float(direction.norm()) == 0.0:  # identical rows: any fixed direction will do
+            direction = torch.ones_like(direction)
+        size = norms[-1] if norms else torch.tensor(float(direction.numel()) ** 0.5)
+        model.predicate_marker.copy_(direction * (size / direction.norm()))
+        if model.predicate_distance is not None:
+            table = relative_position_table(*model.predicate_distance.weight.shape)
+            model.predicate_distance.weight.copy_(table * (DISTANCE_SCALE * size))
+
+
+def predicate_features(
+    model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor
+) -> torch.Tensor:
+    """
+    What an SRL model's predicate head reads for sentences without a marker, shape
+    `(batch_size, num_wordpieces, hidden_size)`: the shared encoding with fusion, else the
+    encoder's output.
+    """
+    if model.predicate_fusion_layer:
+        return shared_encoding(
+            model.base_model, input_ids, attention_mask, model.predicate_fusion_layer
+        )
+    return model.base_model(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        token_type_ids=torch.zeros_like(input_ids),
+    )[0]
+
+
+def encode_sentences(
+    model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor
+) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """
+    A fused model's shared encoding of whole sentences (no marker) and its predicate head's
+    logits on it, computed once per sentence for `label_shared` to reuse.
+
+    # Returns
+
+    `(shared, predicate_logits)`: shapes `(batch_size, num_wordpieces, hidden_size)` and
+    `(batch_size, num_wordpieces, 3)` (`None` without a predicate head).
+    """
+    shared = predicate_features(model, input_ids, attention_mask)
+    logits = None
+    if model.predicate_classifier is not None:
+        logits = model.predicate_classifier(model.dropout(shared))
+    return shared, logits
+
+
+def label_shared(
+    model: Any, shared: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
+) -> torch.Tensor:
+    """
+    A fused model's BIO logits `(batch_size, num_wordpieces, num_labels)` of frames from their
+    sentences' shared encodings (one row per frame) and predicate markers.
+    """
+    encoded = marked_encoding(
+        model.base_model,
+        model.predicate_marker,
+        shared,
+        attention_mask,
+        token_type_ids,
+        model.predicate_fusion_layer,
+        model.predicate_distance,
+    )
+    return model.tag_logits(model.dropout(encoded), token_type_ids)

@@ -25,12 +25,13 @@ Item = Union[str, Sequence[str], Dict[str, Any], UnreadableLine]
 class Request:
     """
     One item to label: its words, its predicates (lists of word indices) if given, and for a
-    raw sentence each word's `(start, end)` character offsets in it.
+    raw sentence its `text` and each word's `(start, end)` character offsets in it.
     """
 
     words: List[str]
     predicates: Optional[List[List[int]]]
     offsets: Optional[List[Tuple[int, int]]] = None
+    text: Optional[str] = None
 
 
 def parse_item(item: Item) -> Request:
@@ -47,7 +48,7 @@ def parse_item(item: Item) -> Request:
         spans = word_spans(item)
         if not spans:
             raise ValueError("the sentence is empty (no words after removing whitespace)")
-        return Request([word for word, _, _ in spans], None, [(s, e) for _, s, e in spans])
+        return Request([word for word, _, _ in spans], None, [(s, e) for _, s, e in spans], item)
     elif isinstance(item, dict):
         known = {"sentence", "tokens", "predicates"}
         unknown = sorted(set(item) - known)
@@ -66,7 +67,7 @@ def parse_item(item: Item) -> Request:
                 )
             sentence = parse_item(item["sentence"])
             request = _with_predicates(sentence.words, item.get("predicates"))
-            request.offsets = sentence.offsets
+            request.offsets, request.text = sentence.offsets, sentence.text
             return request
         words = _check_words(item["tokens"], "'tokens'")
         predicates = item.get("predicates")

@@ -1,9 +1,10 @@
 """
 `SemanticRoleLabeler`: SRL frames for raw sentences from an export, without AllenNLP.
 
-It is also the engine of the AllenNLP `hf_srl` predictor: tokenization and alignment, batching
-across predicates and sentences (sorted by length, so batches carry little padding) and the
-batched BIO-constrained Viterbi all live here or below, once.
+It is also the engine of the AllenNLP `hf_srl` predictor, the pipeline, `srl-label` and Ray:
+batching across predicates and sentences (sorted by length, so batches carry little padding)
+lives here; each head's output path lives in the module named after it (`tagging`,
+`predicates`), the alignment and windowing in `frames`.
 """
 
 import contextlib
@@ -19,10 +20,11 @@ from srl_plugin.hf.frames import (
     sentence_frames,
     wordpiece_frame,
 )
+from srl_plugin.hf.fusion import encode_sentences, label_shared
 from srl_plugin.hf.inputs import Item, Request, parse_item
-from srl_plugin.hf.labels import predicate_spans
-from srl_plugin.hf.decoding import path_probabilities
 from srl_plugin.hf.outputs import frame_result, sentence_result
+from srl_plugin.hf.predicates import PredicateLabels
+from srl_plugin.hf.tagging import FrameTags, tag_frames
 from srl_plugin.hf.tokenization import Aligner
 
 # Shared encodings of sentence windows (fused models), keyed by the window's input ids:
@@ -87,8 +89,8 @@ class SemanticRoleLabeler:
         autocast_dtype: Optional[torch.dtype] = None,
     ) -> "SemanticRoleLabeler":
         """Loads an export folder written by the plugin (the callback or `srl-export`)."""
-        from srl_plugin.hf.export import read_export
-        from srl_plugin.hf.hub import resolve_model_dir
+        from srl_plugin.hf.checkpoints.export import read_export
+        from srl_plugin.hf.checkpoints.hub import resolve_model_dir
 
         model, aligner = read_export(resolve_model_dir(directory))
         return cls(model, aligner, device, batch_size, autocast_dtype)
@@ -175,7 +177,9 @@ class SemanticRoleLabeler:
         results = [sentence_result(r.words, r.offsets) for r in requests]
         need_predicates = [r for r in requests if r.predicates is None]
         # With a fused model, the sentences' shared encodings from predicate identification are
-        # kept for labelling their frames, so the lower layers run once per sentence.
+        # kept for labelling their frames, so the lower layers run once per sentence (for a
+        # sentence longer than the encoder, each frame's window is centred on its predicate and
+        # differs from the identification windows, so it is encoded once per distinct window).
         if shared is None and self.model.predicate_fusion_layer:
             shared = {}
         if need_predicates:
@@ -183,13 +187,16 @@ class SemanticRoleLabeler:
             for needing, predicates in zip(need_predicates, found):
                 needing.predicates = predicates
         frames = [(i, r, p) for i, r in enumerate(requests) for p in r.predicates or []]
-        tags, probabilities = self._label_frames([(r.words, p) for _, r, p in frames], shared)
-        for (i, framed, predicate), frame_tags, frame_probabilities in zip(
-            frames, tags, probabilities
-        ):
+        tagged = self._label_frames([(r.words, p) for _, r, p in frames], shared)
+        for (i, framed, predicate), tags in zip(frames, tagged):
             results[i]["verbs"].append(
                 frame_result(
-                    framed.words, predicate, frame_tags, frame_probabilities, framed.offsets
+                    framed.words,
+                    predicate,
+                    tags.tags,
+                    tags.probabilities,
+                    framed.offsets,
+                    framed.text,
                 )
             )
         return results
@@ -208,73 +215,61 @@ class SemanticRoleLabeler:
             for index, words in enumerate(sentences)
             for frame in sentence_frames(self.aligner, words, self.max_wordpieces)
         ]
-        labels: List[List[int]] = [[0] * len(words) for words in sentences]
-        for batch in self._batches([frame for _, frame in windows]):
+        found = PredicateLabels([len(words) for words in sentences])
+        for batch in self.batches([frame for _, frame in windows]):
             batch_frames = [frame for _, frame in batch]
             if self.model.predicate_fusion_layer:
-                encodings, predicate_logits = self._encode(batch_frames)
+                encodings, predicate_logits = self.encode(batch_frames)
                 if shared is not None:
                     for frame, encoding in zip(batch_frames, encodings):
                         shared[tuple(frame.input_ids)] = encoding[: len(frame.input_ids)]
             else:
-                predicate_logits = self._forward(batch_frames).predicate_logits
-            # Shape: (batch_size, num_wordpieces)
-            predicted = predicate_logits.argmax(-1).tolist()
-            for (window_index, frame), row in zip(batch, predicted):
-                sentence = windows[window_index][0]
-                for word, offset in frame.word_offsets():
-                    labels[sentence][word] = row[offset]
-        return [predicate_spans(word_labels) for word_labels in labels]
+                predicate_logits = self.forward(batch_frames).predicate_logits
+            assert predicate_logits is not None  # the model has a head (checked above)
+            found.add(predicate_logits, batch_frames, (windows[i][0] for i, _ in batch))
+        return found.predicates()
 
     def label_frames(
         self, frames: Sequence[Tuple[Sequence[str], Sequence[int]]]
     ) -> List[List[str]]:
         """BIO tags per word for each (words, predicate word indices) frame."""
-        return self._label_frames(frames)[0]
+        return [tags.tags for tags in self._label_frames(frames)]
 
     def _label_frames(
         self,
         frames: Sequence[Tuple[Sequence[str], Sequence[int]]],
         shared: Optional[SharedEncodings] = None,
-    ) -> Tuple[List[List[str]], List[List[Optional[float]]]]:
-        # Tags per word and the probability of each word's tag (None outside the window). A
-        # fused model reuses the sentences' encodings in `shared` and encodes the others once.
+    ) -> List[FrameTags]:
+        # Each frame's tags and their probabilities. A fused model reuses the sentences'
+        # encodings in `shared` and encodes the others once.
         inputs = [
             wordpiece_frame(self.aligner, words, predicate, self.max_wordpieces)
             for words, predicate in frames
         ]
-        labels = self.model.labels
-        tags: List[Any] = [None] * len(inputs)
-        probabilities: List[Any] = [None] * len(inputs)
-        for batch in self._batches(inputs):
+        tagged: List[Any] = [None] * len(inputs)
+        for batch in self.batches(inputs):
             batch_frames = [frame for _, frame in batch]
             if self.model.predicate_fusion_layer:
                 logits = self._label_fused(batch_frames, {} if shared is None else shared)
             else:
-                logits = self._forward(batch_frames).logits
-            ids = self.model.decode(logits, [len(f.input_ids) for f in batch_frames])
-            # The probability of each wordpiece's tag on the decoded path.
-            chosen_rows = path_probabilities(logits, ids)
-            for row, ((index, frame), frame_ids) in enumerate(zip(batch, ids)):
-                num_words = len(frames[index][0])
-                wordpiece_tags = [labels[i] for i in frame_ids]
-                tags[index] = frame.word_tags(wordpiece_tags, num_words)
-                probabilities[index] = frame.word_tags(chosen_rows[row], num_words, None)
-        return tags, probabilities
+                logits = self.forward(batch_frames).logits
+            num_words = [len(frames[index][0]) for index, _ in batch]
+            batch_tags = tag_frames(logits, batch_frames, num_words, self.model.labels)
+            for (index, _), tags in zip(batch, batch_tags):
+                tagged[index] = tags
+        return tagged
 
-    def _batches(
+    def batches(
         self, frames: Sequence[WordpieceFrame]
     ) -> Iterator[List[Tuple[int, WordpieceFrame]]]:
-        # Longest first, so the first batch shows at once whether memory suffices.
+        """
+        `(index, frame)` pairs in batches of `batch_size`, sorted by length so that batches
+        carry little padding; longest first, so the first batch shows at once whether memory
+        suffices.
+        """
         order = sorted(range(len(frames)), key=lambda i: -len(frames[i].input_ids))
         for begin in range(0, len(order), self.batch_size):
             yield [(i, frames[i]) for i in order[begin : begin + self.batch_size]]
-
-    def _encode(self, frames: Sequence[WordpieceFrame]) -> Tuple[torch.Tensor, Any]:
-        # Fused models: the shared encodings and predicate logits of sentence windows.
-        input_ids, attention_mask, _ = self._tensors(frames)
-        with torch.no_grad(), self._autocast():
-            return self.model.encode_sentences(input_ids, attention_mask)
 
     def _label_fused(self, frames: Sequence[WordpieceFrame], shared: SharedEncodings) -> Any:
         # The frames' BIO logits from their sentences' shared encodings, encoding the missing
@@ -282,10 +277,10 @@ class SemanticRoleLabeler:
         keys = [tuple(frame.input_ids) for frame in frames]
         missing = {key: frame for key, frame in zip(keys, frames) if key not in shared}
         if missing:
-            encodings, _ = self._encode(list(missing.values()))
+            encodings, _ = self.encode(list(missing.values()))
             for key, encoding in zip(missing, encodings):
                 shared[key] = encoding[: len(key)]
-        input_ids, attention_mask, token_type_ids = self._tensors(frames)
+        input_ids, attention_mask, token_type_ids = self.tensors(frames)
         rows = torch.zeros(
             input_ids.shape + (self.model.config.hidden_size,),
             dtype=shared[keys[0]].dtype,
@@ -294,17 +289,17 @@ class SemanticRoleLabeler:
         for row, key in enumerate(keys):
             rows[row, : len(key)] = shared[key]
         with torch.no_grad(), self._autocast():
-            return self.model.label_shared(rows, attention_mask, token_type_ids)
+            return label_shared(self.model, rows, attention_mask, token_type_ids)
 
     def _autocast(self) -> Any:
         if self.autocast_dtype is not None and self.device.type == "cuda":
             return torch.autocast(device_type="cuda", dtype=self.autocast_dtype)
         return contextlib.nullcontext()
 
-    def _tensors(
+    def tensors(
         self, frames: Sequence[WordpieceFrame]
     ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        # Padded input ids, attention mask and predicate indicator, on the model's device.
+        """Padded input ids, attention mask and predicate indicator, on the model's device."""
         length = max(len(frame.input_ids) for frame in frames)
         input_ids = torch.full((len(frames), length), self.aligner.pad_id, dtype=torch.long)
         token_type_ids = torch.zeros((len(frames), length), dtype=torch.long)
@@ -317,8 +312,21 @@ class SemanticRoleLabeler:
         device = self.device
         return input_ids.to(device), attention_mask.to(device), token_type_ids.to(device)
 
-    def _forward(self, frames: Sequence[WordpieceFrame]) -> Any:
-        input_ids, attention_mask, token_type_ids = self._tensors(frames)
+    def encode(self, frames: Sequence[WordpieceFrame]) -> Tuple[torch.Tensor, Any]:
+        """
+        A fused model's shared encodings and predicate logits of sentence windows
+        (`fusion.encode_sentences`), without gradients and under the labeler's autocast.
+        """
+        input_ids, attention_mask, _ = self.tensors(frames)
+        with torch.no_grad(), self._autocast():
+            return encode_sentences(self.model, input_ids, attention_mask)
+
+    def forward(self, frames: Sequence[WordpieceFrame]) -> Any:
+        """
+        The model's output (`logits`, `predicate_logits`) on one batch of frames, padded by
+        `tensors`, without gradients and under the labeler's autocast.
+        """
+        input_ids, attention_mask, token_type_ids = self.tensors(frames)
         with torch.no_grad(), self._autocast():
             return self.model(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids

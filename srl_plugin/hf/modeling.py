@@ -11,8 +11,13 @@ is the one extra weight, read only by these classes.
 
 The predicate is marked with `token_type_ids` (1 on its sub-words), as in allennlp-models'
 `SrlBert`. Encoders with fewer than two token types (RoBERTa and XLM-R have one, DeBERTa-v3 none)
-get a second row (`with_predicate_marker`, `grow_token_type_embeddings`), so a stock
-token-classification class with `type_vocab_size=2` computes exactly what this model does.
+get a second row (`srl_plugin.hf.checkpoints.building`), so a stock token-classification class
+with `type_vocab_size=2` computes exactly what this model does.
+
+The model's SRL settings come from its config (`srl_plugin.hf.config`); the fused-inference API
+(`encode_sentences`, `label_shared`, ...) is in `srl_plugin.hf.fusion`, the tagger's output path
+(logits to word tags) in `srl_plugin.hf.tagging`, the predicate head's in
+`srl_plugin.hf.predicates`.
 """
 
 from dataclasses import dataclass
@@ -33,20 +38,13 @@ from transformers import (
 )
 from transformers.utils import ModelOutput
 
-from srl_plugin.hf.decoding import bio_transition_constraints, viterbi_decode_bio
-from srl_plugin.hf.fusion import (
-    DISTANCE_SCALE,
-    FUSION_FAMILIES,
-    encoder_layers,
-    fused_encoding,
-    marked_encoding,
-    relative_position_table,
-    shared_encoding,
-    with_predicate_pair,
-)
+from srl_plugin.hf import compat  # noqa: F401  (patches old transformers releases on import)
+from srl_plugin.hf.config import config_labels, srl_settings
 from srl_plugin.hf.families import FAMILIES, Family, family
+from srl_plugin.hf.fusion import FUSION_FAMILIES, fused_encoding, with_predicate_pair
 from srl_plugin.hf.labels import PREDICATE_LABELS
-from srl_plugin.hf.weights import from_pretrained_reading_safetensors
+from srl_plugin.hf.tagging import decode_tags
+from srl_plugin.hf.checkpoints.weights import from_pretrained_reading_safetensors
 
 
 @dataclass
@@ -78,9 +76,9 @@ class SemanticRoleLabelingMixin:
 
     A second linear head, `predicate_classifier`, finds predicates in a sentence fed with all-zero
     `token_type_ids`, so raw sentences need no external predicate finder. It is created when
-    `config.srl_predicate_head` is true (the default).
+    the config's `srl_predicate_head` is true (the default).
 
-    `config.predicate_fusion_layer` (default 0: the marker enters at the input, as in `SrlBert`)
+    `srl_predicate_fusion_layer` (default 0: the marker enters at the input, as in `SrlBert`)
     moves the marker to that encoder layer: the layers below it run once per sentence and are
     shared by its predicates (`srl_plugin.hf.fusion`); the marker is the learned vector
     `predicate_marker`, and the predicate head reads the shared encoding. Such a model is no
@@ -112,7 +110,8 @@ class SemanticRoleLabelingMixin:
         dropout = getattr(config, "classifier_dropout", None)
         self.dropout = nn.Dropout(config.hidden_dropout_prob if dropout is None else dropout)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.predicate_fusion_layer = int(getattr(config, "predicate_fusion_layer", 0) or 0)
+        settings = srl_settings(config)
+        self.predicate_fusion_layer = settings.predicate_fusion_layer
         if self.predicate_fusion_layer:
             if not 0 < self.predicate_fusion_layer < config.num_hidden_layers:
                 raise ValueError(
@@ -125,26 +124,26 @@ class SemanticRoleLabelingMixin:
                     f"predicate_fusion_layer > 0 is supported for {', '.join(FUSION_FAMILIES)} "
                     f"encoders, not {self.family.model_type}"
                 )
-            # Set from the token-type embeddings by `init_predicate_marker` when training starts.
+            # Set from the token-type embeddings by `fusion.init_predicate_marker` when
+            # training starts.
             self.predicate_marker = nn.Parameter(torch.zeros(config.hidden_size))
             # Every wordpiece's offset from the predicate (clipped to +-radius), added with the
             # marker: one layer above cannot tell left from right of the predicate otherwise.
-            radius = int(getattr(config, "predicate_distance_radius", 0) or 0)
+            radius = settings.predicate_distance_radius
             self.predicate_distance: Optional[nn.Embedding] = (
                 nn.Embedding(2 * radius + 1, config.hidden_size) if radius > 0 else None
             )
         # Tags read each sub-word with its frame's predicate (`predicate_pair_head`), or alone.
         self.pair_projection: Optional[nn.Linear] = (
             nn.Linear(3 * config.hidden_size, config.hidden_size)
-            if getattr(config, "predicate_pair_head", False)
+            if settings.predicate_pair_head
             else None
         )
-        if getattr(config, "srl_predicate_head", True):
-            self.predicate_classifier: Optional[nn.Linear] = nn.Linear(
-                config.hidden_size, len(PREDICATE_LABELS)
-            )
-        else:
-            self.predicate_classifier = None
+        self.predicate_classifier: Optional[nn.Linear] = (
+            nn.Linear(config.hidden_size, len(PREDICATE_LABELS))
+            if settings.predicate_head
+            else None
+        )
         self.post_init()  # type: ignore[attr-defined]
 
     @classmethod
@@ -240,86 +239,6 @@ class SemanticRoleLabelingMixin:
             attentions=attentions,
         )
 
-    def init_predicate_marker(self) -> None:
-        """
-        Starts the fused marker in the input marker's direction (the difference of the two
-        token-type embeddings, what `token_type_ids = 1` adds at the input), at the size of the
-        hidden states it is added to: the norm of the last LayerNorm weight of the layer below
-        the fusion point, about the norm of that layer's outputs. At the token-type embeddings'
-        own size (0.16 against hidden states of norm 11 in MiniLM) the layers above barely see
-        the marker, and the optimizer's small steps take long to grow it.
-        """
-        if not self.predicate_fusion_layer:
-            return
-        types = self.base_model.embeddings.token_type_embeddings.weight  # type: ignore
-        layer = encoder_layers(self.base_model)[self.predicate_fusion_layer - 1]  # type: ignore
-        norms = [m.weight.norm() for m in layer.modules() if isinstance(m, nn.LayerNorm)]
-        with torch.no_grad():
-            direction = types[1] - types[0]
-            if float(direction.norm()) == 0.0:  # identical rows: any fixed direction will do
-                direction = torch.ones_like(direction)
-            size = norms[-1] if norms else torch.tensor(float(direction.numel()) ** 0.5)
-            self.predicate_marker.copy_(direction * (size / direction.norm()))
-            if self.predicate_distance is not None:
-                table = relative_position_table(*self.predicate_distance.weight.shape)
-                self.predicate_distance.weight.copy_(table * (DISTANCE_SCALE * size))
-
-    def encode_sentences(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
-    ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """
-        With fusion: the shared encoding of whole sentences (no marker) and the predicate head's
-        logits on it, computed once per sentence for `label_shared` to reuse.
-
-        # Returns
-
-        `(shared, predicate_logits)`: shapes `(batch_size, num_wordpieces, hidden_size)` and
-        `(batch_size, num_wordpieces, 3)` (`None` without a predicate head).
-        """
-        shared = self.predicate_features(input_ids, attention_mask)
-        logits = None
-        if self.predicate_classifier is not None:
-            logits = self.predicate_classifier(self.dropout(shared))
-        return shared, logits
-
-    def predicate_features(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
-    ) -> torch.Tensor:
-        """
-        What the predicate head reads for sentences without a marker, shape `(batch_size,
-        num_wordpieces, hidden_size)`: the shared encoding with fusion, else the encoder's output.
-        """
-        if self.predicate_fusion_layer:
-            return shared_encoding(
-                self.base_model,  # type: ignore[attr-defined]
-                input_ids,
-                attention_mask,
-                self.predicate_fusion_layer,
-            )
-        return self.base_model(  # type: ignore[attr-defined]
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            token_type_ids=torch.zeros_like(input_ids),
-        )[0]
-
-    def label_shared(
-        self, shared: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
-    ) -> torch.Tensor:
-        """
-        With fusion: BIO logits `(batch_size, num_wordpieces, num_labels)` of frames from their
-        sentences' shared encodings (one row per frame) and predicate markers.
-        """
-        encoded = marked_encoding(
-            self.base_model,  # type: ignore[attr-defined]
-            self.predicate_marker,
-            shared,
-            attention_mask,
-            token_type_ids,
-            self.predicate_fusion_layer,
-            self.predicate_distance,
-        )
-        return self.tag_logits(self.dropout(encoded), token_type_ids)
-
     def tag_logits(
         self, hidden: torch.Tensor, token_type_ids: Optional[torch.Tensor]
     ) -> torch.Tensor:
@@ -333,75 +252,18 @@ class SemanticRoleLabelingMixin:
             hidden = with_predicate_pair(hidden, token_type_ids, self.pair_projection)
         return self.classifier(hidden)
 
-    def bio_constraints(self) -> Tuple[torch.Tensor, torch.Tensor]:
-        """The transition and start constraints for `config.id2label`, cached."""
-        labels = self.labels
-        cached = getattr(self, "_bio_constraints", None)
-        if cached is None or cached[0] != labels:
-            cached = (labels, bio_transition_constraints(labels))
-            self._bio_constraints = cached
-        return cached[1]
-
     @property
     def labels(self) -> List[str]:
-        return [self.config.id2label[i] for i in range(self.config.num_labels)]
+        """The BIO tag of each label id (`config.id2label`)."""
+        return config_labels(self.config)
 
     def decode(self, logits: torch.Tensor, lengths: Sequence[int]) -> List[List[int]]:
         """
-        BIO-constrained Viterbi over wordpieces, identical to allennlp-models' `SrlBert`.
-
-        # Parameters
-
-        logits : `torch.Tensor`
-            Shape `(batch_size, num_wordpieces, num_labels)`, from `forward`.
-        lengths : `Sequence[int]`
-            Unpadded sub-word counts (with the special tokens).
-
-        # Returns
-
-        The label ids of each sequence's wordpieces.
+        BIO-constrained Viterbi over wordpieces, identical to allennlp-models' `SrlBert`
+        (`srl_plugin.hf.tagging.decode_tags`): the label ids of each sequence's first `lengths[i]`
+        sub-words, from logits of shape `(batch_size, num_wordpieces, num_labels)`.
         """
-        transitions, start_transitions = self.bio_constraints()
-        # Shape: (batch_size, num_wordpieces, num_labels)
-        probabilities = torch.softmax(logits.float(), dim=-1)
-        return viterbi_decode_bio(probabilities, lengths, transitions, start_transitions)
-
-
-def _patch_deberta_v2_for_numpy_1_24() -> None:
-    # transformers < 4.21 buckets DeBERTa-v2/v3 relative positions with `np.int`, which numpy
-    # 1.24 removed (every DeBERTa-v3 then fails in the AllenNLP environment). Same computation,
-    # with the 64-bit integer that `np.int` stood for.
-    import numpy as np
-    from transformers.models.deberta_v2 import modeling_deberta_v2 as deberta_v2
-
-    source = getattr(deberta_v2, "make_log_bucket_position", None)
-    if hasattr(np, "int") or source is None or "np.int)" not in _source(source):
-        return
-
-    def make_log_bucket_position(relative_pos: Any, bucket_size: int, max_position: int) -> Any:
-        sign = np.sign(relative_pos)
-        mid = bucket_size // 2
-        abs_pos = np.where(
-            (relative_pos < mid) & (relative_pos > -mid), mid - 1, np.abs(relative_pos)
-        )
-        log_pos = (
-            np.ceil(np.log(abs_pos / mid) / np.log((max_position - 1) / mid) * (mid - 1)) + mid
-        )
-        return np.where(abs_pos <= mid, relative_pos, log_pos * sign).astype(np.int64)
-
-    deberta_v2.make_log_bucket_position = make_log_bucket_position
-
-
-def _source(function: Any) -> str:
-    import inspect
-
-    try:
-        return inspect.getsource(function)
-    except (OSError, TypeError):
-        return ""
-
-
-_patch_deberta_v2_for_numpy_1_24()
+        return decode_tags(logits, lengths, self.labels)
 
 
 class BertForSemanticRoleLabeling(SemanticRoleLabelingMixin, BertPreTrainedModel):
@@ -469,41 +331,3 @@ class AutoModelForSemanticRoleLabeling:
         if not isinstance(config, PretrainedConfig):
             config = transformers.AutoConfig.from_pretrained(path)
         return srl_class(config, path).from_pretrained(path, *args, config=config, **kwargs)
-
-
-def with_predicate_marker(config: PretrainedConfig) -> PretrainedConfig:
-    """
-    `config` with at least two token types, the predicate marker's. RoBERTa and XLM-R have one
-    (`type_vocab_size=1`), DeBERTa-v3 none (0: DebertaV2Embeddings then adds no token-type
-    embedding at all); BERT, ELECTRA and ALBERT already have two.
-    """
-    family(getattr(config, "model_type", None))
-    if getattr(config, "type_vocab_size", 0) < 2:
-        config.type_vocab_size = 2
-    return config
-
-
-def grow_token_type_embeddings(
-    state: Dict[str, torch.Tensor], prefix: str, std: float, source: str = "the checkpoint"
-) -> Dict[str, torch.Tensor]:
-    """
-    Gives a checkpoint's token-type embedding the two rows of `with_predicate_marker`. Row 0 is
-    kept (zeros where the encoder had no token-type embedding, as in DeBERTa-v3), so unmarked
-    words are encoded exactly as the pretrained checkpoint encodes them; the predicate row starts
-    as a fresh N(0, `std`) row (the config's `initializer_range`), which learned faster on EWT
-    than a copy of row 0 (README: "The predicate marker").
-    """
-    key = f"{prefix}.embeddings.token_type_embeddings.weight"
-    rows = state.get(key)
-    if rows is not None and rows.size(0) >= 2:
-        return state
-    state = dict(state)
-    if rows is None:
-        words = state.get(f"{prefix}.embeddings.word_embeddings.weight")
-        if words is None:
-            raise ValueError(f"{source}: no {prefix}.embeddings.word_embeddings.weight")
-        rows = torch.zeros(1, words.size(1), dtype=words.dtype)
-    # Drawn from torch's generator, which AllenNLP seeds (`random_seed`) before building models.
-    new_rows = torch.randn(2 - rows.size(0), rows.size(1)).to(rows.dtype) * std
-    state[key] = torch.cat([rows, new_rows])
-    return state

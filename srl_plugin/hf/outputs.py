@@ -34,6 +34,7 @@ def frame_result(
     tags: List[str],
     probabilities: Optional[Sequence[Optional[float]]] = None,
     offsets: Optional[Sequence[Tuple[int, int]]] = None,
+    text: Optional[str] = None,
 ) -> Dict[str, Any]:
     """
     One entry of `"verbs"`: the predicate, its tags, description and arguments as spans
@@ -41,7 +42,17 @@ def frame_result(
     frame's window), the frame and each argument get a `score`; with `offsets` (per word
     `(start, end)` character offsets in the raw sentence), the predicate and each argument get
     `char_start`/`char_end`, so that `sentence[char_start:char_end]` is the text as written.
+
+    The `verb` and each argument's `text` are the words joined by spaces, except for a raw
+    sentence (`text` and `offsets` given): there they are the sentence's own characters between
+    the offsets, as a reader sees them (`:-RRB-`, `$$$` or a URL as written).
     """
+
+    def span_text(first: int, last: int) -> str:
+        if text is not None and offsets is not None:
+            return text[offsets[first][0] : offsets[last][1]]
+        return " ".join(words[first : last + 1])
+
     arguments = []
     for role, start, end in bio_tags_to_spans(tags):
         if role == PREDICATE_ROLE:
@@ -50,12 +61,16 @@ def frame_result(
             "role": role,
             "start": start,
             "end": end,
-            "text": " ".join(words[start : end + 1]),
+            "text": span_text(start, end),
         }
         _add_extras(argument, range(start, end + 1), probabilities, offsets)
         arguments.append(argument)
+    if text is not None and offsets is not None and _contiguous(predicate):
+        verb = span_text(min(predicate), max(predicate))
+    else:
+        verb = " ".join(words[i] for i in predicate)
     result: Dict[str, Any] = {
-        "verb": " ".join(words[i] for i in predicate),
+        "verb": verb,
         "predicate_indices": list(predicate),
         "description": make_srl_string(words, tags),
         "tags": tags,
@@ -66,6 +81,10 @@ def frame_result(
         result["char_start"] = offsets[min(predicate)][0]
         result["char_end"] = offsets[max(predicate)][1]
     return result
+
+
+def _contiguous(predicate: Sequence[int]) -> bool:
+    return max(predicate) - min(predicate) + 1 == len(predicate)
 
 
 def _add_extras(

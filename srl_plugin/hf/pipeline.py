@@ -6,9 +6,9 @@ It is a `ChunkPipeline`: each sentence becomes one chunk per frame, so the pipel
 batching (`batch_size=N` batches frames across sentences), device placement and dtype apply.
 `preprocess` parses the item and builds its frames with the labeler's building blocks
 (`parse_item`, `wordpiece_frame` for given predicates, `sentence_frames` for predicate
-identification); `_forward` runs the model on the padded tensors; `postprocess` decodes
-(the SRL model's `decode`, `WordpieceFrame.word_tags`) and builds the frames
-(`frame_result`). A raw sentence's predicates found in `postprocess` are labelled by the
+identification); `_forward` runs the model on the padded tensors; `postprocess` reads the heads'
+outputs as everything else does (`tagging.tag_frames`, `predicates.PredicateLabels`) and builds
+the frames (`frame_result`). A raw sentence's predicates found in `postprocess` are labelled by the
 `SemanticRoleLabeler` on the same model.
 
 Importing this module registers the task; `srl_plugin.hf` imports it when possible.
@@ -20,14 +20,15 @@ import torch
 from transformers import AutoTokenizer
 from transformers.pipelines.base import ChunkPipeline
 
-from srl_plugin.hf.frames import WordpieceFrame, sentence_frames, wordpiece_frame
-from srl_plugin.hf.hub import resolve_model_dir
+from srl_plugin.hf.checkpoints.hub import resolve_model_dir
+from srl_plugin.hf.frames import sentence_frames, wordpiece_frame
+from srl_plugin.hf.fusion import encode_sentences, label_shared
 from srl_plugin.hf.inputs import Request, parse_item
 from srl_plugin.hf.labeler import SemanticRoleLabeler
-from srl_plugin.hf.labels import predicate_spans
 from srl_plugin.hf.modeling import AutoModelForSemanticRoleLabeling
-from srl_plugin.hf.decoding import path_probabilities
 from srl_plugin.hf.outputs import frame_result, sentence_result
+from srl_plugin.hf.predicates import PredicateLabels
+from srl_plugin.hf.tagging import tag_frames
 from srl_plugin.hf.tokenization import aligner_from_pretrained
 
 TASK = "semantic-role-labeling"
@@ -114,13 +115,16 @@ class SemanticRoleLabelingPipeline(ChunkPipeline):
         kinds = kinds if isinstance(kinds, list) else [kinds]
         if self.model.predicate_fusion_layer and _IDENTIFY in kinds:
             # A fused model's shared encodings, kept for labelling the predicates found in them.
-            shared, predicate_logits = self.model.encode_sentences(
-                model_inputs["input_ids"], model_inputs["attention_mask"]
+            shared, predicate_logits = encode_sentences(
+                self.model, model_inputs["input_ids"], model_inputs["attention_mask"]
             )
             logits = predicate_logits  # (unused for sentences whose predicates are to be found)
             if any(kind != _IDENTIFY for kind in kinds):
-                logits = self.model.label_shared(
-                    shared, model_inputs["attention_mask"], model_inputs["token_type_ids"]
+                logits = label_shared(
+                    self.model,
+                    shared,
+                    model_inputs["attention_mask"],
+                    model_inputs["token_type_ids"],
                 )
             outputs = {"logits": logits, "predicate_logits": predicate_logits, "shared": shared}
         else:
@@ -142,14 +146,10 @@ class SemanticRoleLabelingPipeline(ChunkPipeline):
         if kind == _EMPTY:
             return sentence_result(words, request.offsets)
         if kind == _IDENTIFY:
-            labels = [0] * len(words)
+            found = PredicateLabels([len(words)])
             for output in all_outputs:
-                frame: WordpieceFrame = output["frame"]
-                # Shape: (num_wordpieces,)
-                row = output["predicate_logits"][0].argmax(-1).tolist()
-                for word, offset in frame.word_offsets():
-                    labels[word] = row[offset]
-            request.predicates = predicate_spans(labels)
+                found.add(output["predicate_logits"], [output["frame"]], [0])
+            request.predicates = found.predicates()[0]
             # The sentence's frames are labelled together (the pipeline's batches hold one
             # model input each; a sentence's frames are only known here), a fused model's from
             # the shared encoding computed above.
@@ -166,15 +166,19 @@ class SemanticRoleLabelingPipeline(ChunkPipeline):
             [output["logits"][0, :length] for output, length in zip(all_outputs, lengths)],
             batch_first=True,
         )
-        tag_names = self.model.labels
-        paths = self.model.decode(logits, lengths)
+        frames = [output["frame"] for output in all_outputs]
+        tagged = tag_frames(logits, frames, [len(words)] * len(frames), self.model.labels)
         result = sentence_result(words, request.offsets)
-        for output, ids, chosen in zip(all_outputs, paths, path_probabilities(logits, paths)):
-            frame = output["frame"]
-            tags = frame.word_tags([tag_names[i] for i in ids], len(words))
-            probabilities = frame.word_tags(chosen, len(words), None)
+        for output, tags in zip(all_outputs, tagged):
             result["verbs"].append(
-                frame_result(words, output["predicate"], tags, probabilities, request.offsets)
+                frame_result(
+                    words,
+                    output["predicate"],
+                    tags.tags,
+                    tags.probabilities,
+                    request.offsets,
+                    request.text,
+                )
             )
         return result
 

@@ -10,7 +10,7 @@ allennlp-models and by this plugin therefore see the same input ids.
 The tokenizer is read from the checkpoint's files (`vocab.txt` or `tokenizer.json`, and
 `tokenizer_config.json`), not through a transformers tokenizer class, so it behaves the same with
 every transformers version. The export's `tokenizer.json` reproduces it for plain Hugging Face
-users (`is_split_into_words=True`): see `write_tokenizer_files`.
+users (`is_split_into_words=True`): see `srl_plugin.hf.checkpoints.tokenizer_files`.
 
 Every other family (`SubwordAligner`): the checkpoint's own `tokenizer.json` (byte-level BPE,
 SentencePiece Unigram/BPE or WordPiece), driven through the `tokenizers` library, so the split is
@@ -20,11 +20,11 @@ the same with every transformers version; each word is a pre-split word, as
 """
 
 import json
-import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+from srl_plugin.hf.config import FileReader, config_json, folder_files, read_json_file
 from srl_plugin.hf.families import Family, family, read_family
 
 TOKENIZER_CONFIG = "tokenizer_config.json"
@@ -104,11 +104,11 @@ class WordPieceAligner:
         return cls.from_files(folder_files(directory), directory)
 
     @classmethod
-    def from_files(cls, read: "FileReader", shown: str) -> "WordPieceAligner":
+    def from_files(cls, read: FileReader, shown: str) -> "WordPieceAligner":
         """The same from the files that `read(name)` gives (`None` for a missing one)."""
-        config = _json(read, TOKENIZER_CONFIG) or {}
-        special = _json(read, SPECIAL_TOKENS_FILE) or {}
-        fast = _json(read, FAST_TOKENIZER_FILE)
+        config = read_json_file(read, TOKENIZER_CONFIG, shown) or {}
+        special = read_json_file(read, SPECIAL_TOKENS_FILE, shown) or {}
+        fast = read_json_file(read, FAST_TOKENIZER_FILE, shown)
         vocab_text = read(VOCAB_FILE)
         if vocab_text is not None:
             tokens = vocab_text.decode("utf-8").split("\n")
@@ -181,102 +181,6 @@ class WordPieceAligner:
             self._id_to_token = {index: token for token, index in self.vocab.items()}
         return [self._id_to_token[i] for i in ids]
 
-    def save_pretrained(self, directory: str, model_max_length: int) -> None:
-        """
-        Writes `vocab.txt`, `tokenizer_config.json`, `special_tokens_map.json` and a fast
-        `tokenizer.json` that split words exactly as `tokenize` does, so that
-        `AutoTokenizer.from_pretrained(directory)(words, is_split_into_words=True)` gives the same
-        ids with any transformers version.
-        """
-        os.makedirs(directory, exist_ok=True)
-        tokens = sorted(self.vocab, key=self.vocab.__getitem__)
-        with open(os.path.join(directory, VOCAB_FILE), "w", encoding="utf-8") as vocab_file:
-            vocab_file.writelines(token + "\n" for token in tokens)
-        special = {
-            "unk_token": self.unk_token,
-            "sep_token": self.sep_token,
-            "pad_token": self.pad_token,
-            "cls_token": self.cls_token,
-        }
-        if "[MASK]" in self.vocab:
-            special["mask_token"] = "[MASK]"
-        config = dict(
-            special,
-            # The generic fast class loads tokenizer.json as written; BertTokenizer would rebuild
-            # BERT's own normalizer and pre-tokenizer in transformers 5.
-            tokenizer_class="PreTrainedTokenizerFast",
-            do_lower_case=self.lowercase,
-            do_basic_tokenize=False,
-            tokenize_chinese_chars=False,
-            strip_accents=False,
-            model_max_length=model_max_length,
-        )
-        _write_json(os.path.join(directory, TOKENIZER_CONFIG), config)
-        _write_json(os.path.join(directory, SPECIAL_TOKENS_FILE), special)
-        _write_json(os.path.join(directory, FAST_TOKENIZER_FILE), self._fast_tokenizer_json())
-
-    def _fast_tokenizer_json(self) -> Dict:
-        # The `tokenizers` JSON format: Lowercase + WhitespaceSplit + WordPiece is upstream's split.
-        def special_token(index: int, content: str) -> Dict:
-            return {
-                "id": index,
-                "content": content,
-                "single_word": False,
-                "lstrip": False,
-                "rstrip": False,
-                "normalized": False,
-                "special": True,
-            }
-
-        specials = [self.pad_token, self.unk_token, self.cls_token, self.sep_token]
-        if "[MASK]" in self.vocab:
-            specials.append("[MASK]")
-        cls_pair = [self.cls_token, self.cls_id]
-        sep_pair = [self.sep_token, self.sep_id]
-        return {
-            "version": "1.0",
-            "truncation": None,
-            "padding": None,
-            "added_tokens": [special_token(self.vocab[t], t) for t in specials],
-            "normalizer": {"type": "Lowercase"} if self.lowercase else None,
-            "pre_tokenizer": {"type": "WhitespaceSplit"},
-            "post_processor": {
-                "type": "TemplateProcessing",
-                "single": [
-                    {"SpecialToken": {"id": self.cls_token, "type_id": 0}},
-                    {"Sequence": {"id": "A", "type_id": 0}},
-                    {"SpecialToken": {"id": self.sep_token, "type_id": 0}},
-                ],
-                "pair": [
-                    {"SpecialToken": {"id": self.cls_token, "type_id": 0}},
-                    {"Sequence": {"id": "A", "type_id": 0}},
-                    {"SpecialToken": {"id": self.sep_token, "type_id": 0}},
-                    {"Sequence": {"id": "B", "type_id": 1}},
-                    {"SpecialToken": {"id": self.sep_token, "type_id": 1}},
-                ],
-                "special_tokens": {
-                    self.cls_token: {
-                        "id": cls_pair[0],
-                        "ids": [cls_pair[1]],
-                        "tokens": [cls_pair[0]],
-                    },
-                    self.sep_token: {
-                        "id": sep_pair[0],
-                        "ids": [sep_pair[1]],
-                        "tokens": [sep_pair[0]],
-                    },
-                },
-            },
-            "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
-            "model": {
-                "type": "WordPiece",
-                "unk_token": self.unk_token,
-                "continuing_subword_prefix": "##",
-                "max_input_chars_per_word": MAX_CHARS_PER_WORD,
-                "vocab": self.vocab,
-            },
-        }
-
 
 class SubwordAligner:
     """
@@ -328,9 +232,9 @@ class SubwordAligner:
         return cls.from_files(folder_files(directory), family or read_family(directory), directory)
 
     @classmethod
-    def from_files(cls, read: "FileReader", family: Family, shown: str) -> "SubwordAligner":
+    def from_files(cls, read: FileReader, family: Family, shown: str) -> "SubwordAligner":
         """The same from the files that `read(name)` gives (`None` for a missing one)."""
-        fast = _json(read, FAST_TOKENIZER_FILE)
+        fast = read_json_file(read, FAST_TOKENIZER_FILE, shown)
         if fast is None:
             raise ValueError(
                 f"{shown} has no {FAST_TOKENIZER_FILE}: a {family.model_type} tokenizer is "
@@ -338,8 +242,8 @@ class SubwordAligner:
                 "`AutoTokenizer.from_pretrained(dir).save_pretrained(dir)` with sentencepiece "
                 "installed)"
             )
-        config = _json(read, TOKENIZER_CONFIG) or {}
-        special = _json(read, SPECIAL_TOKENS_FILE) or {}
+        config = read_json_file(read, TOKENIZER_CONFIG, shown) or {}
+        special = read_json_file(read, SPECIAL_TOKENS_FILE, shown) or {}
 
         def token(name: str, default: Optional[str]) -> Optional[str]:
             value = config.get(name) or special.get(name) or default
@@ -379,34 +283,6 @@ class SubwordAligner:
     def convert_ids_to_tokens(self, ids: Sequence[int]) -> List[str]:
         return [self.tokenizer.id_to_token(i) for i in ids]
 
-    def save_pretrained(self, directory: str, model_max_length: int) -> None:
-        """
-        Writes `tokenizer.json`, `tokenizer_config.json` and `special_tokens_map.json` such that
-        `AutoTokenizer.from_pretrained(directory)(words, is_split_into_words=True)` gives the ids
-        of `tokenize(words)` with any transformers version (4.20 to 5.x).
-        """
-        os.makedirs(directory, exist_ok=True)
-        special = {
-            "cls_token": self.cls_token,
-            "sep_token": self.sep_token,
-            "pad_token": self.pad_token,
-            "unk_token": self.unk_token,
-        }
-        if self.mask_token is not None:
-            special["mask_token"] = self.mask_token
-        # The generic fast class loads tokenizer.json as written; the family's own class would
-        # rebuild its pre-tokenizer and post-processor (differently in transformers 4 and 5).
-        # transformers 4.x resets a byte-level pre-tokenizer's add_prefix_space to this option.
-        config = dict(
-            special,
-            tokenizer_class="PreTrainedTokenizerFast",
-            add_prefix_space=True,
-            model_max_length=model_max_length,
-        )
-        _write_json(os.path.join(directory, TOKENIZER_CONFIG), config)
-        _write_json(os.path.join(directory, SPECIAL_TOKENS_FILE), special)
-        _write_json(os.path.join(directory, FAST_TOKENIZER_FILE), self.tokenizer_json)
-
 
 Aligner = Union[WordPieceAligner, SubwordAligner]
 
@@ -423,42 +299,19 @@ def aligner_from_pretrained(directory: str) -> Aligner:
     return aligner_from_files(folder_files(directory), directory)
 
 
-def aligner_from_files(read: "FileReader", shown: str) -> Aligner:
+def aligner_from_files(read: FileReader, shown: str) -> Aligner:
     """
     `aligner_from_pretrained` on the files that `read(name)` gives (`None` for a missing one),
     e.g. an export inside an archive read in memory; `shown` names them in errors.
     """
-    config = _json(read, "config.json")
+    config = config_json(read, shown)
     if config is None:
         # A bare BERT vocabulary folder (e.g. srl-export --tokenizer DIR of an srl_bert archive).
         return WordPieceAligner.from_files(read, shown)
-    # A BERT config.json written before `model_type` existed (Google's checkpoints) is BERT.
-    checkpoint_family = family(config.get("model_type", "bert"), shown)
+    checkpoint_family = family(config["model_type"], shown)
     if checkpoint_family.model_type == "bert":
         return WordPieceAligner.from_files(read, shown)
     return SubwordAligner.from_files(read, checkpoint_family, shown)
-
-
-# Reads one file of a checkpoint by name; None where it has no such file.
-FileReader = Callable[[str], Optional[bytes]]
-
-
-def folder_files(directory: str) -> FileReader:
-    """The `FileReader` of a checkpoint folder."""
-
-    def read(name: str) -> Optional[bytes]:
-        path = os.path.join(directory, name)
-        if not os.path.isfile(path):
-            return None
-        with open(path, "rb") as checkpoint_file:
-            return checkpoint_file.read()
-
-    return read
-
-
-def _json(read: FileReader, name: str) -> Optional[Dict]:
-    data = read(name)
-    return None if data is None else json.loads(data.decode("utf-8"))
 
 
 def for_split_words(
@@ -528,9 +381,3 @@ def _fast_tokenizer_lowercases(fast: Dict) -> bool:
         n.get("type") == "Lowercase" or (n.get("type") == "BertNormalizer" and n.get("lowercase"))
         for n in kinds
     )
-
-
-def _write_json(path: str, value: Dict) -> None:
-    with open(path, "w", encoding="utf-8") as json_file:
-        json.dump(value, json_file, indent=2, ensure_ascii=False)
-        json_file.write("\n")

@@ -3,21 +3,22 @@ from typing import Dict, List, Sequence
 from allennlp.common.util import is_distributed
 from allennlp.training.metrics.metric import Metric
 
+from srl_plugin.hf.predicates import PredicateCounts, predicate_scores
 from srl_plugin.metrics.distributed import all_reduce_sum
 
 
 @Metric.register("predicate_f1")
 class PredicateF1(Metric):
     """
-    Precision, recall and F1 of predicate identification: a predicted predicate (its list of
-    word indices) is correct when it equals a gold predicate exactly. Counts are summed across
-    workers under distributed training.
+    Precision, recall and F1 of predicate identification (`srl_plugin.hf.predicates`): a
+    predicted predicate (its list of word indices) is correct when it equals a gold predicate
+    exactly. Counts are summed across workers under distributed training.
     """
 
     supports_distributed = True
 
     def __init__(self) -> None:
-        self._counts = [0, 0, 0]  # true positives, predicted, gold
+        self._counts = PredicateCounts()
 
     def __call__(  # type: ignore
         self,
@@ -31,23 +32,15 @@ class PredicateF1(Metric):
             For each sentence, its predicates, each a list of word indices.
         """
         for predicted, gold in zip(batch_predicted, batch_gold):
-            predicted_set = {tuple(p) for p in predicted}
-            gold_set = {tuple(g) for g in gold}
-            self._counts[0] += len(predicted_set & gold_set)
-            self._counts[1] += len(predicted_set)
-            self._counts[2] += len(gold_set)
+            self._counts.add(predicted, gold)
 
     def get_metric(self, reset: bool = False) -> Dict[str, float]:
-        counts: List[int] = list(self._counts)
+        counts: List[int] = list(self._counts.as_tuple())
         if is_distributed():
             counts = all_reduce_sum([counts])[0]
-        true_positives, predicted, gold = counts
-        precision = true_positives / predicted if predicted else 0.0
-        recall = true_positives / gold if gold else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         if reset:
             self.reset()
-        return {"predicate-precision": precision, "predicate-recall": recall, "predicate-f1": f1}
+        return predicate_scores(*counts)
 
     def reset(self) -> None:
-        self._counts = [0, 0, 0]
+        self._counts = PredicateCounts()

@@ -16,12 +16,12 @@ from allennlp.nn.util import get_mask_from_sequence_lengths, sequence_cross_entr
 from transformers import PreTrainedModel
 
 from srl_plugin.archives.resolution import embedded_export, resolve_checkpoint
-from srl_plugin.hf.export import load_pretrained_srl_model, read_encoder_config
-from srl_plugin.hf.labels import PREDICATE_LABELS, predicate_spans
-from srl_plugin.hf.fusion import DEFAULT_DISTANCE_RADIUS, set_predicate_fusion
-from srl_plugin.hf.modeling import srl_class, with_predicate_marker
-from srl_plugin.hf.tokenization import aligner_from_pretrained
-from srl_plugin.hf.weights import load_torch_weights
+from srl_plugin.hf.checkpoints.building import with_predicate_marker
+from srl_plugin.hf.checkpoints.weights import load_torch_weights
+from srl_plugin.hf.config import DEFAULT_DISTANCE_RADIUS, SrlSettings, set_labels, set_srl_settings
+from srl_plugin.hf.modeling import srl_class
+from srl_plugin.hf.predicates import PredicateLabels
+from srl_plugin.hf.tagging import tag_frames
 from srl_plugin.metrics.predicate_f1 import PredicateF1
 from srl_plugin.metrics.srl_span_f1 import SrlSpanF1
 
@@ -88,30 +88,22 @@ class HfSrlModel(Model):
         labels = [
             vocab.get_token_from_index(i, "labels") for i in range(vocab.get_vocab_size("labels"))
         ]
+        settings = SrlSettings.options(
+            predicate_head, predicate_fusion_layer, predicate_distance_radius, predicate_pair_head
+        )
         if load_weights:
             checkpoint = resolve_checkpoint(bert_model)
-            hf_model = load_pretrained_srl_model(
-                checkpoint,
-                labels,
-                predicate_head,
-                predicate_fusion_layer,
-                predicate_distance_radius,
-                predicate_pair_head,
-            )
+            hf_model = checkpoint.srl_model(labels, settings)
         else:
             checkpoint = resolve_checkpoint(bert_model, self.serialization_dir)
-            config = with_predicate_marker(read_encoder_config(checkpoint, checkpoint))
-            config.id2label = dict(enumerate(labels))
-            config.label2id = {label: i for i, label in enumerate(labels)}
-            config.srl_predicate_head = predicate_head
-            set_predicate_fusion(
-                config, predicate_fusion_layer, predicate_distance_radius, predicate_pair_head
-            )
-            hf_model = srl_class(config, checkpoint)(config)
+            config = with_predicate_marker(checkpoint.encoder_config())
+            set_labels(config, labels)
+            set_srl_settings(config, settings)
+            hf_model = srl_class(config, checkpoint.source)(config)
         if classifier_dropout is not None:
             hf_model.config.classifier_dropout = classifier_dropout
             hf_model.dropout.p = classifier_dropout
-        self.aligner = aligner_from_pretrained(checkpoint)
+        self.aligner = checkpoint.aligner
         self.base_checkpoint = bert_model
         # The transformers model's modules become this model's, so `weights.th` holds Hugging
         # Face names (bert.* or roberta.* ..., classifier.*); the wrapper itself is kept out of
@@ -221,25 +213,19 @@ class HfSrlModel(Model):
         predicate-identification instances, `predicate_tags` and `predicates`.
         """
         metadata = output_dict["metadata"]
-        lengths = [m["num_wordpieces"] for m in metadata]
-        label_ids = self.hf_model.decode(output_dict["logits"], lengths)
+        frames = [meta["frame"] for meta in metadata]
+        num_words = [len(meta["words"]) for meta in metadata]
         labels = self.hf_model.labels
-        wordpiece_tags = [[labels[i] for i in ids] for ids in label_ids]
-        output_dict["wordpiece_tags"] = wordpiece_tags
-        output_dict["tags"] = [
-            meta["frame"].word_tags(tags, len(meta["words"]))
-            for tags, meta in zip(wordpiece_tags, metadata)
+        frame_tags = tag_frames(output_dict["logits"], frames, num_words, labels)
+        output_dict["wordpiece_tags"] = [
+            [labels[i] for i in tags.wordpiece_ids] for tags in frame_tags
         ]
+        output_dict["tags"] = [tags.tags for tags in frame_tags]
         if output_dict.get("predicate_logits") is not None:
-            predicate_ids = output_dict["predicate_logits"].argmax(-1).tolist()
-            word_labels = [
-                meta["frame"].word_tags(ids, len(meta["words"]), outside=0)
-                for ids, meta in zip(predicate_ids, metadata)
-            ]
-            output_dict["predicate_tags"] = [
-                [PREDICATE_LABELS[i] for i in labels] for labels in word_labels
-            ]
-            output_dict["predicates"] = [predicate_spans(labels) for labels in word_labels]
+            found = PredicateLabels(num_words)
+            found.add(output_dict["predicate_logits"], frames, range(len(frames)))
+            output_dict["predicate_tags"] = found.tags()
+            output_dict["predicates"] = found.predicates()
         return output_dict
 
     def get_metrics(self, reset: bool = False) -> Dict[str, float]:

@@ -5,7 +5,7 @@ import os
 
 from huggingface_hub import ModelCard
 
-from srl_plugin.hf.model_card import MODEL_INDEX_METRICS
+from srl_plugin.hf.checkpoints.model_card import MODEL_INDEX_METRICS
 
 
 def check_card_metrics(export: str, metrics_file: str) -> None:

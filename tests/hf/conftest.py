@@ -2,10 +2,11 @@ import pytest
 import torch
 from transformers import BertConfig
 
-from srl_plugin.hf.export import build_srl_model, save_export, to_srl_names
+from srl_plugin.hf.checkpoints.building import build_srl_model, to_srl_names
+from srl_plugin.hf.checkpoints.export import write_export
 from srl_plugin.hf.labeler import SemanticRoleLabeler
 from srl_plugin.hf.tokenization import WordPieceAligner
-from srl_plugin.hf.weights import read_weights
+from srl_plugin.hf.checkpoints.weights import read_weights
 
 LABELS = ["O", "B-V", "I-V", "B-ARG0", "I-ARG0", "B-ARG1", "I-ARG1"]
 
@@ -27,4 +28,4 @@ def labeler(tiny_bert):
 def tiny_export(labeler, tmp_path_factory) -> str:
     """The `labeler` fixture's model as an export folder (built in seconds, no training)."""
     directory = str(tmp_path_factory.mktemp("tiny_export") / "export")
-    return save_export(labeler.model, labeler.aligner, directory, "# tiny test export\n")
+    return write_export(labeler.model, labeler.aligner, directory, "# tiny test export\n")

@@ -16,10 +16,10 @@ import torch
 from huggingface_hub import ModelCard
 from safetensors.torch import load_file
 
-from srl_plugin.hf.export import read_export
-from srl_plugin.hf.hub import resolve_model_dir
+from srl_plugin.hf.checkpoints.export import read_export
+from srl_plugin.hf.checkpoints.hub import resolve_model_dir
 from srl_plugin.hf.labeler import SemanticRoleLabeler
-from srl_plugin.hf.weights import CheckpointError
+from srl_plugin.hf.checkpoints.weights import CheckpointError
 from tests import PROJECT_ROOT
 from tests.hf.tiny_export import METRICS, make_tiny_export
 

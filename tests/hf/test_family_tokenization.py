@@ -6,6 +6,7 @@ gets exactly one tag, and the tokenizer files written for an export give the sam
 
 import pytest
 
+from srl_plugin.hf.checkpoints.tokenizer_files import write_tokenizer_files
 from srl_plugin.hf.families import FAMILIES
 from srl_plugin.hf.frames import config_max_wordpieces, max_wordpieces, wordpiece_frame
 from srl_plugin.hf.tokenization import SubwordAligner, aligner_from_pretrained
@@ -66,7 +67,7 @@ def test_auto_tokenizer_of_the_written_files_gives_the_same_ids(checkpoint, tmp_
     from transformers import AutoTokenizer
 
     aligner = aligner_from_pretrained(checkpoint)
-    aligner.save_pretrained(str(tmp_path), model_max_length=128)
+    write_tokenizer_files(aligner, str(tmp_path), model_max_length=128)
     tokenizer = AutoTokenizer.from_pretrained(str(tmp_path))
     reloaded = aligner_from_pretrained(checkpoint)
     sentences = [SPECIAL_WORDS, ["The", "cat", "sat", "."], ["x"]]
@@ -122,7 +123,7 @@ def test_training_starts_from_any_checkpoint_layout(model_type, class_name, tmp_
     import torch
     import transformers
 
-    from srl_plugin.hf.export import load_pretrained_srl_model
+    from srl_plugin.hf.checkpoints.export import load_pretrained_srl_model
     from tests.tiny_bert import TINY_FAMILIES, tiny_sizes
 
     options = TINY_FAMILIES[model_type][2] if model_type in TINY_FAMILIES else {}

@@ -46,7 +46,7 @@ def test_conll_output_scored_by_srl_eval_pl_equals_python_f1(srl_eval_pl, traine
     (tmp_path / "input.jsonl").write_text("\n".join(lines) + "\n")
     env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), OMP_NUM_THREADS="1")
     result = subprocess.run(
-        [sys.executable, "-m", "srl_plugin.hf.cli", str(trained_run / "hf_model"),
+        [sys.executable, "-m", "srl_plugin.hf.cli.label", str(trained_run / "hf_model"),
          str(tmp_path / "input.jsonl"), "--format", "conll", "-o", str(tmp_path / "predicted.txt")],
         env=env, capture_output=True, text=True,
     )  # fmt: skip
@@ -69,7 +69,7 @@ def test_conll_output_scored_by_srl_eval_pl_equals_python_f1(srl_eval_pl, traine
 
     # The same predictions scored in Python, frame by frame, from the JSON output's tags.
     predicted = subprocess.run(
-        [sys.executable, "-m", "srl_plugin.hf.cli", str(trained_run / "hf_model"),
+        [sys.executable, "-m", "srl_plugin.hf.cli.label", str(trained_run / "hf_model"),
          str(tmp_path / "input.jsonl")],
         env=env, capture_output=True, text=True, check=True,
     ).stdout.splitlines()  # fmt: skip

@@ -7,14 +7,15 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel
 
+from srl_plugin.hf.config import SrlSettings, set_srl_settings, srl_settings
 from srl_plugin.hf.fusion import (
+    init_predicate_marker,
     predicate_distances,
-    set_predicate_fusion,
     shared_encoding,
     with_predicate_pair,
 )
 from srl_plugin.hf.labeler import SemanticRoleLabeler
-from srl_plugin.hf.model_card import model_architecture, render_model_card
+from srl_plugin.hf.checkpoints.model_card import model_architecture, render_model_card
 from srl_plugin.hf.modeling import BertForSemanticRoleLabeling
 from srl_plugin.hf.tokenization import WordPieceAligner
 
@@ -34,10 +35,10 @@ def tiny_model(
         id2label=dict(enumerate(LABELS)),
         label2id={label: i for i, label in enumerate(LABELS)},
     )
-    set_predicate_fusion(config, fusion_layer, distance_radius, pair_head)
+    set_srl_settings(config, SrlSettings.options(True, fusion_layer, distance_radius, pair_head))
     torch.manual_seed(seed)
     model = BertForSemanticRoleLabeling(config)
-    model.init_predicate_marker()
+    init_predicate_marker(model)
     return model.eval()
 
 
@@ -109,10 +110,10 @@ def test_marker_gets_a_gradient_and_round_trips(tmp_path):
     assert model.predicate_marker.grad is not None and model.predicate_marker.grad.abs().sum() > 0
     model.eval().save_pretrained(tmp_path)
     again = BertForSemanticRoleLabeling.from_pretrained(tmp_path).eval()
-    assert again.config.predicate_fusion_layer == 2
+    assert srl_settings(again.config).predicate_fusion_layer == 2
     assert torch.equal(again.predicate_marker, model.predicate_marker)
     assert model.predicate_distance.weight.grad.abs().sum() > 0
-    assert again.config.predicate_distance_radius == 2
+    assert srl_settings(again.config).predicate_distance_radius == 2
     assert torch.equal(again.predicate_distance.weight, model.predicate_distance.weight)
 
 
@@ -139,11 +140,11 @@ def test_pair_head_reads_each_wordpiece_with_its_predicate():
 def test_pair_head_comes_with_fusion_by_default():
     for fusion_layer, expected in [(0, False), (1, True)]:
         config = BertConfig()
-        set_predicate_fusion(config, fusion_layer, 2)
-        assert config.predicate_pair_head is expected
+        set_srl_settings(config, SrlSettings.options(True, fusion_layer, 2))
+        assert srl_settings(config).predicate_pair_head is expected
     config = BertConfig()
-    set_predicate_fusion(config, 1, 2, pair_head=False)
-    assert config.predicate_pair_head is False
+    set_srl_settings(config, SrlSettings.options(True, 1, 2, predicate_pair_head=False))
+    assert srl_settings(config).predicate_pair_head is False
 
 
 @pytest.mark.parametrize("fusion_layer", [0, 2])
@@ -155,7 +156,7 @@ def test_pair_head_round_trips_and_changes_the_tags_input(fusion_layer, tmp_path
         logits = model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
     model.save_pretrained(tmp_path)
     again = BertForSemanticRoleLabeling.from_pretrained(tmp_path).eval()
-    assert again.config.predicate_pair_head is True
+    assert srl_settings(again.config).predicate_pair_head is True
     with torch.no_grad():
         assert torch.equal(
             again(input_ids=ids, attention_mask=mask, token_type_ids=types).logits, logits
@@ -196,7 +197,7 @@ def test_offset_embeddings_are_the_options(radius):
             assert not torch.allclose(logits, without, atol=1e-4)
         else:
             assert model.predicate_distance is None
-    assert tiny_model(0, distance_radius=radius).config.predicate_distance_radius == 0
+    assert srl_settings(tiny_model(0, distance_radius=radius).config).predicate_distance_radius == 0
 
 
 def test_labeler_runs_the_lower_layers_once_per_sentence():
@@ -244,7 +245,7 @@ def test_marker_starts_in_the_token_type_direction_at_the_hidden_states_size():
     with torch.no_grad():
         layer_norm = model.bert.encoder.layer[1].output.LayerNorm
         layer_norm.weight.mul_(3.0)  # a size that differs from the default's sqrt(hidden_size)
-        model.init_predicate_marker()
+        init_predicate_marker(model)
     types = model.bert.embeddings.token_type_embeddings.weight
     direction = types[1] - types[0]
     marker = model.predicate_marker.detach()

@@ -81,7 +81,11 @@ def test_every_word_and_span_carries_its_characters(labeler):
             for argument in verb["arguments"]:
                 written = _as_written(sentence, argument["char_start"], argument["char_end"])
                 # The span's words, with the original spacing between them.
-                assert "".join(written.split()) == argument["text"].replace(" ", "")
+                assert "".join(written.split()) == "".join(
+                    result["words"][argument["start"] : argument["end"] + 1]
+                )
+                # Its text is the sentence's own characters, as written.
+                assert argument["text"] == sentence[argument["char_start"] : argument["char_end"]]
                 words = result["word_offsets"][argument["start"] : argument["end"] + 1]
                 assert argument["char_start"] == words[0][0]
                 assert argument["char_end"] == words[-1][1]

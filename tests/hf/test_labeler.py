@@ -1,7 +1,8 @@
 import pytest
 
 from srl_plugin.hf.inputs import parse_item
-from srl_plugin.hf.words import split_words
+from srl_plugin.hf.outputs import frame_result
+from srl_plugin.hf.words import split_words, word_spans
 
 
 def test_split_words_without_spacy():
@@ -107,3 +108,86 @@ def test_description_is_allennlp_models_format():
     assert (
         make_srl_string(words, ["B-ARG0", "I-ARG0", "B-V", "O"]) == "[ARG0: The cat] [V: sat] down"
     )
+
+
+RAW = "Prices rose :-RRB- to $$$ at http://www.example.com/a today ."
+
+
+def test_raw_text_spans_are_the_sentences_own_characters():
+    words = split_words(RAW)
+    offsets = [(start, end) for _, start, end in word_spans(RAW)]
+    dollars = [i for i, word in enumerate(words) if word == "$"]
+    smiley = [i for i, word in enumerate(words) if word == "RRB"][0]
+    url = [i for i, word in enumerate(words) if word == "http"][0]
+    tags = ["O"] * len(words)
+    tags[dollars[0]], tags[dollars[1]], tags[dollars[2]] = "B-V", "I-V", "I-V"
+    tags[smiley - 2 : smiley + 2] = ["B-ARG1", "I-ARG1", "I-ARG1", "I-ARG1"]
+    tags[url : url + 7] = ["B-ARGM-LOC"] + ["I-ARGM-LOC"] * 6
+    raw = frame_result(words, dollars, tags, offsets=offsets, text=RAW)
+    assert raw["verb"] == "$$$"
+    assert [a["text"] for a in raw["arguments"]] == [":-RRB-", "http://www.example.com/a"]
+    for argument in raw["arguments"]:
+        assert argument["text"] == RAW[argument["char_start"] : argument["char_end"]]
+    # Words given as a list keep the joined form.
+    given = frame_result(words, dollars, tags)
+    assert given["verb"] == "$ $ $"
+    assert given["arguments"][0]["text"] == ": - RRB -"
+
+
+def test_labeler_gives_raw_text_as_written(labeler):
+    words = split_words(RAW)
+    dollars = [i for i, word in enumerate(words) if word == "$"]
+    raw = labeler.predict({"sentence": RAW, "predicates": [dollars]})
+    assert raw["verbs"][0]["verb"] == "$$$"
+    for argument in raw["verbs"][0]["arguments"]:
+        assert argument["text"] == RAW[argument["char_start"] : argument["char_end"]]
+    given = labeler.predict({"tokens": words, "predicates": [dollars]})
+    assert given["verbs"][0]["verb"] == "$ $ $"
+    for argument in given["verbs"][0]["arguments"]:
+        assert argument["text"] == " ".join(words[argument["start"] : argument["end"] + 1])
+
+
+def test_predicates_of_later_windows_are_found_at_their_own_positions(labeler):
+    """
+    A sentence longer than the encoder is read in windows: the predicates the head marks in
+    each window are reported at their positions in the whole sentence, later windows included.
+    """
+    import torch
+
+    from srl_plugin.hf.frames import sentence_frames
+    from srl_plugin.hf.labels import predicate_spans
+    from tests import EWT_SAMPLE
+    from tests.tiny_bert import conll_words
+
+    words = conll_words(str(EWT_SAMPLE))[:300]  # varied words: no window repeats another
+    windows = sentence_frames(labeler.aligner, words, labeler.max_wordpieces)
+    assert labeler.max_wordpieces == 128 and len(windows) >= 3
+    assert [w.window[0] for w in windows[1:]] == [w.window[1] for w in windows[:-1]]
+    assert (windows[0].window[0], windows[-1].window[1]) == (0, len(words))
+    # The oracle: the head run on each window alone, each word read at its first wordpiece and
+    # put at (window start + its index in the window).
+    labels = [None] * len(words)
+    for window in windows:
+        start, end = window.window
+        pieces = labeler.aligner.tokenize(words[start:end])
+        assert window.input_ids == pieces.ids
+        with torch.no_grad():
+            logits = labeler.model(input_ids=torch.tensor([pieces.ids])).predicate_logits[0]
+        for index, offset in enumerate(pieces.start_offsets):
+            labels[start + index] = int(logits[offset].argmax())
+    assert None not in labels
+    expected = predicate_spans(labels)
+    found = labeler.find_predicates([words])[0]
+    assert found == expected
+    # Every window has predicates (and words that are not), so a shifted or dropped window shows.
+    for window in windows:
+        start, end = window.window
+        inside = [p for p in found if start <= p[0] < end]
+        assert 0 < len(inside) < end - start, window.window
+    # The same among other sentences: each window is put back into its own sentence.
+    short = ["the", "man", "said"]
+    assert labeler.find_predicates([short, words, short]) == [
+        labeler.find_predicates([short])[0],
+        expected,
+        labeler.find_predicates([short])[0],
+    ]

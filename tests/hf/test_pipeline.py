@@ -2,6 +2,7 @@
 
 import pytest
 
+from srl_plugin.hf.frames import sentence_frames
 from srl_plugin.hf.labeler import SemanticRoleLabeler
 from tests.hf.tiny_export import make_tiny_export
 
@@ -95,13 +96,33 @@ def test_fused_model_encodes_each_sentence_once(tiny_bert, tmp_path):
     lower layers run once, in the pipeline's batch: labelling the predicates found reuses them.
     """
     export = make_tiny_export(tiny_bert, str(tmp_path / "fused"), fusion_layer=1)
-    expected = SemanticRoleLabeler.from_pretrained(export, batch_size=2).predict_batch(ITEMS)
+    sentences = [item for item in ITEMS if isinstance(item, str)] + ["The dog ran home ."]
+    expected = SemanticRoleLabeler.from_pretrained(export, batch_size=2).predict_batch(sentences)
     srl = pipeline("semantic-role-labeling", model=export)
-    encoded_again = []
-    encode = srl.labeler._encode
-    srl.labeler._encode = lambda frames: encoded_again.append(len(frames)) or encode(frames)
+    labeler = srl.labeler
+    for words in (result["words"] for result in expected):
+        assert len(sentence_frames(labeler.aligner, words, labeler.max_wordpieces)) == 1
+    # The tiny BERT has two layers; the marker enters before the second.
+    lower, upper = srl.model.bert.encoder.layer
+    rows = {"lower": 0, "upper": 0}
+
+    def count(name):
+        def hook(module, inputs):
+            rows[name] += inputs[0].size(0)
+
+        return hook
+
+    lower.register_forward_pre_hook(count("lower"))
+    upper.register_forward_pre_hook(count("upper"))
     for batch_size in (1, 2):
-        outputs = srl(ITEMS, batch_size=batch_size)
+        rows.update(lower=0, upper=0)
+        outputs = srl(sentences, batch_size=batch_size)
         assert outputs == expected
-        assert sum(len(output["verbs"]) for output in outputs) >= 5
-    assert encoded_again == []
+        frames = [len(output["verbs"]) for output in outputs]
+        assert max(frames) >= 2 and sum(frames) >= 5
+        # One window per sentence: the lower layer once for finding and labelling together,
+        # the upper one once per frame (none while finding: the head reads the shared encoding).
+        assert rows == {"lower": len(sentences), "upper": sum(frames)}
+    # Items with given predicates and mixed batches give the labeler's frames too.
+    labeler_frames = SemanticRoleLabeler.from_pretrained(export, batch_size=2).predict_batch(ITEMS)
+    assert srl(ITEMS, batch_size=3) == labeler_frames

@@ -29,7 +29,7 @@ def export() -> str:
 
 def test_ray_data_output_equals_single_process(export, tmp_path):
     ray = pytest.importorskip("ray")  # the `ray` extra: installed in .venv-hf5 by the Makefile
-    from srl_plugin.hf.cli import label_lines
+    from srl_plugin.hf.corpus import label_lines
     from srl_plugin.hf.formats import json_line
     from srl_plugin.hf.labeler import SemanticRoleLabeler
     from srl_plugin.hf.ray_data import SrlLabeler

@@ -1,5 +1,6 @@
 import pytest
 
+from srl_plugin.hf.checkpoints.tokenizer_files import write_tokenizer_files
 from srl_plugin.hf.frames import predicate_window, wordpiece_frame
 from srl_plugin.hf.labels import predicate_bio_labels, predicate_spans
 from srl_plugin.hf.tokenization import WordPieceAligner
@@ -66,10 +67,38 @@ def test_frame_of_a_long_sentence_is_a_window(aligner):
     assert len(frame.input_ids) <= 64
     start, end = frame.window
     assert start <= 150 < end
-    # An argument cut by the window starts with B-, never I-.
-    assert frame.wordpiece_tags[1].startswith(("B-", "O"))
     word_tags = frame.word_tags(frame.wordpiece_tags, len(words))
     assert word_tags[:start] == ["O"] * start and word_tags[150] == "B-V"
+
+
+def test_arguments_cut_by_the_window_stay_well_formed(aligner):
+    # "said" is four wordpieces in the tiny vocabulary: 15 words fill a 64-wordpiece window.
+    assert len(aligner.tokenize(["said"]).ids) == 2 + 4
+    words = ["said"] * 100
+    tags = ["O"] * 100
+    tags[30:48] = ["B-ARG1"] + ["I-ARG1"] * 17
+    tags[50] = "B-V"
+    tags[53:71] = ["B-ARG2"] + ["I-ARG2"] * 17
+    frame = wordpiece_frame(aligner, words, [50], 64, tags)
+    start, end = frame.window
+    # The window cuts both arguments: ARG1 starts before it, ARG2 ends after it.
+    assert 30 < start <= 47 and 53 <= end - 1 < 70
+    # The first word's four wordpieces: a span that starts with B-, not a dangling I-.
+    assert frame.wordpiece_tags[1:5] == ["B-ARG1", "I-ARG1", "I-ARG1", "I-ARG1"]
+    # ARG2 keeps its B- and simply runs to the window's last wordpiece.
+    assert frame.wordpiece_tags[-5:] == ["I-ARG2"] * 4 + ["O"]
+    word_tags = frame.word_tags(frame.wordpiece_tags, len(words))
+    assert word_tags[start:end] == (
+        ["B-ARG1"]
+        + ["I-ARG1"] * (47 - start)
+        + ["O", "O", "B-V", "O", "O"]
+        + ["B-ARG2"]
+        + ["I-ARG2"] * (end - 54)
+    )
+    # Every I-X follows a B-X or I-X of the same role: a valid BIO sequence.
+    for previous, tag in zip(["O"] + frame.wordpiece_tags, frame.wordpiece_tags):
+        if tag.startswith("I-"):
+            assert previous[2:] == tag[2:] and previous[:2] in ("B-", "I-"), (previous, tag)
 
 
 def test_predicate_labels_round_trip():
@@ -80,7 +109,7 @@ def test_predicate_labels_round_trip():
 
 
 def test_vocabulary_from_tokenizer_json_only(tmp_path, aligner):
-    aligner.save_pretrained(str(tmp_path), model_max_length=128)
+    write_tokenizer_files(aligner, str(tmp_path), model_max_length=128)
     (tmp_path / "vocab.txt").unlink()
     again = WordPieceAligner.from_pretrained(str(tmp_path))
     words = conll_words(str(EWT_SAMPLE))[:200]

@@ -1,13 +1,14 @@
-"""A tiny export (random SRL heads on the tiny BERT) written with `save_export`, no AllenNLP."""
+"""A tiny export (random SRL heads on the tiny BERT) written with `write_export`, no AllenNLP."""
 
 import torch
 from transformers import BertConfig
 
-from srl_plugin.hf.export import build_srl_model, save_export, to_srl_names
-from srl_plugin.hf.fusion import DEFAULT_DISTANCE_RADIUS, set_predicate_fusion
-from srl_plugin.hf.model_card import predicate_head_status, render_model_card
+from srl_plugin.hf.checkpoints.building import build_srl_model, to_srl_names
+from srl_plugin.hf.checkpoints.export import write_export
+from srl_plugin.hf.config import SrlSettings, set_srl_settings
+from srl_plugin.hf.checkpoints.model_card import predicate_head_status, render_model_card
 from srl_plugin.hf.tokenization import WordPieceAligner
-from srl_plugin.hf.weights import read_weights
+from srl_plugin.hf.checkpoints.weights import read_weights
 
 LABELS = ["O", "B-V", "I-V", "B-ARG0", "I-ARG0", "B-ARG1", "I-ARG1"]
 METRICS = {"best_validation_f1-measure-overall": 0.4321, "best_validation_predicate-f1": 0.8765}
@@ -21,8 +22,7 @@ def make_tiny_export(
     fusion_layer: int = 0,
 ) -> str:
     config = BertConfig.from_pretrained(tiny_bert)
-    config.srl_predicate_head = predicate_head
-    set_predicate_fusion(config, fusion_layer, DEFAULT_DISTANCE_RADIUS)
+    set_srl_settings(config, SrlSettings.options(predicate_head, fusion_layer))
     torch.manual_seed(0)
     model = build_srl_model(config, to_srl_names(read_weights(tiny_bert)), LABELS, tiny_bert)
     if predicate_head:
@@ -40,4 +40,4 @@ def make_tiny_export(
         pytorch_bin=pytorch_bin,
     )
     aligner = WordPieceAligner.from_pretrained(tiny_bert)
-    return save_export(model, aligner, directory, card, pytorch_bin=pytorch_bin)
+    return write_export(model, aligner, directory, card, pytorch_bin=pytorch_bin)

@@ -24,7 +24,6 @@ from allennlp_models.structured_prediction.models.srl import (
     convert_bio_tags_to_conll_format as allennlp_convert_bio_tags_to_conll_format,
 )
 
-from benchmarks._common import read_conll
 from srl_plugin.hf.labels import bio_tags_to_spans, convert_bio_tags_to_conll_format
 from srl_plugin.hf.srl_eval import (
     SpanCounts,
@@ -34,6 +33,7 @@ from srl_plugin.hf.srl_eval import (
     span_prf,
 )
 from srl_plugin.metrics import SrlSpanF1
+from tests.conll import read_conll_sentences
 
 # Sentences read from the start of each of the 5 dev files (about 130 frames per 50 sentences).
 SENTENCES_PER_FILE = 50
@@ -56,7 +56,7 @@ def _gold_frames(
 ) -> List[Tuple[Optional[int], List[str], List[str]]]:
     """Gold frames as `SrlReader` builds them: one per predicate, or one with no predicate."""
     frames: List[Tuple[Optional[int], List[str], List[str]]] = []
-    for words, sentence_frames in read_conll(dev, sentences_per_file):
+    for words, sentence_frames in read_conll_sentences(str(dev), sentences_per_file):
         if not sentence_frames:
             frames.append((None, words, ["O"] * len(words)))
         for predicate, tags in sentence_frames:

@@ -5,11 +5,11 @@ labels `O`/`B-V`/`I-V`) on the frozen encoder from a CoNLL-2012 corpus. The enco
 are computed once, as the labeler computes them (`sentence_frames`, no predicate marked), and the
 linear head is fitted on them with L-BFGS: minutes on a CPU, nothing else in the model changes.
 
-`srl-fit-predicates EXPORT CONLL_DIR --output DIR` does it for an existing export;
-`allennlp srl-export ARCHIVE DIR --predicate-data CONLL_DIR` while exporting.
+`srl-fit-predicates EXPORT CONLL_DIR --output DIR` (`srl_plugin.hf.cli.fit_predicates`) does it
+for an existing export; `allennlp srl-export ARCHIVE DIR --predicate-data CONLL_DIR` while
+exporting. How the head was fitted is recorded in the config's `srl_predicate_head_fit`.
 """
 
-import argparse
 import logging
 import os
 import time
@@ -19,16 +19,17 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 
+from srl_plugin.hf.config import update_srl_settings
 from srl_plugin.hf.conll import ConllSentence, read_conll2012
 from srl_plugin.hf.frames import sentence_frames
+from srl_plugin.hf.fusion import predicate_features
 from srl_plugin.hf.labeler import SemanticRoleLabeler
 from srl_plugin.hf.labels import PREDICATE_LABELS, predicate_bio_labels, predicate_spans
+from srl_plugin.hf.predicates import count_predicates
 from srl_plugin.hf.tokenization import Aligner
 
 logger = logging.getLogger(__name__)
 
-# The config key that records how a fitted head was made (also read by the model card).
-FIT_KEY = "srl_predicate_head_fit"
 METHOD = "linear head on the frozen encoder, L-BFGS"
 
 
@@ -48,11 +49,11 @@ def encoder_features(
     ]
     rows: List[torch.Tensor] = []
     positions: List[Tuple[int, int]] = []
-    for batch in labeler._batches([frame for _, frame in windows]):
-        input_ids, attention_mask, _ = labeler._tensors([frame for _, frame in batch])
+    for batch in labeler.batches([frame for _, frame in windows]):
+        input_ids, attention_mask, _ = labeler.tensors([frame for _, frame in batch])
         with torch.no_grad():
             # Shape: (batch_size, num_wordpieces, hidden_size)
-            hidden = labeler.model.predicate_features(input_ids, attention_mask).float().cpu()
+            hidden = predicate_features(labeler.model, input_ids, attention_mask).float().cpu()
         for row, (window_index, frame) in zip(hidden, batch):
             sentence = windows[window_index][0]
             offsets = list(frame.word_offsets())
@@ -74,7 +75,7 @@ def fit_predicate_head(
     """
     Fits a new `predicate_classifier` on `sentences` (their gold `V` spans) with the encoder
     frozen, puts it into `model` (replacing any head it had) and records the fit in
-    `model.config.srl_predicate_head_fit`. Returns that record: data name, sentences, words,
+    the config's `srl_predicate_head_fit`. Returns that record: data name, sentences, words,
     method, and predicate P/R/F1 on the fitting data.
 
     # Parameters
@@ -94,6 +95,7 @@ def fit_predicate_head(
     words = [sentence.words for sentence in sentences]
     features, positions = encoder_features(labeler, words)
     gold = [predicate_bio_labels(len(s.words), s.frames) for s in sentences]
+    gold_predicates = [predicate_spans(labels) for labels in gold]
     targets = torch.tensor([gold[sentence][word] for sentence, word in positions])
     if not (targets == 1).any():
         raise ValueError(f"{data_name}: no predicates (V spans) in {len(sentences)} sentences")
@@ -121,11 +123,10 @@ def fit_predicate_head(
     labels: List[List[int]] = [[0] * len(s.words) for s in sentences]
     for (sentence, word), label in zip(positions, predicted):
         labels[sentence][word] = label
-    scores = predicate_scores([predicate_spans(row) for row in labels], gold)
+    scores = count_predicates([predicate_spans(row) for row in labels], gold_predicates).scores()
     device = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
     model.predicate_classifier = head.to(device=device, dtype=dtype)
-    model.config.srl_predicate_head = True
     record = {
         "data": data_name,
         "sentences": len(sentences),
@@ -133,39 +134,22 @@ def fit_predicate_head(
         "method": METHOD,
         **{f"fit_{name}": round(value, 4) for name, value in scores.items()},
     }
-    setattr(model.config, FIT_KEY, record)
+    update_srl_settings(model.config, predicate_head=True, predicate_head_fit=record)
     logger.info("fitted the predicate head in %.0f s: %s", time.time() - started, record)
     return record
-
-
-def predicate_scores(
-    predicted: Sequence[Sequence[Sequence[int]]], gold_labels: Sequence[Sequence[int]]
-) -> Dict[str, float]:
-    """Exact-match predicate P/R/F1 of predicted spans against gold per-word labels (0/1/2)."""
-    true_positives = found = total = 0
-    for spans, labels in zip(predicted, gold_labels):
-        guesses = {tuple(span) for span in spans}
-        gold = {tuple(span) for span in predicate_spans(labels)}
-        true_positives += len(guesses & gold)
-        found += len(guesses)
-        total += len(gold)
-    precision = true_positives / found if found else 0.0
-    recall = true_positives / total if total else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"predicate_precision": precision, "predicate_recall": recall, "predicate_f1": f1}
 
 
 def evaluate_predicates(labeler: SemanticRoleLabeler, path: str) -> Dict[str, float]:
     """Predicate P/R/F1 of the labeler's predicate finder on a CoNLL-2012 file or folder."""
     sentences = list(read_conll2012(path))
     found = labeler.find_predicates([s.words for s in sentences])
-    gold = [predicate_bio_labels(len(s.words), s.frames) for s in sentences]
-    return predicate_scores(found, gold)
+    gold = [predicate_spans(predicate_bio_labels(len(s.words), s.frames)) for s in sentences]
+    return count_predicates(found, gold).scores()
 
 
 def data_description(path: str) -> str:
     """A corpus named by the last two parts of its path (`conll2012/train`), never absolutely."""
-    from srl_plugin.hf.model_card import relative_description
+    from srl_plugin.hf.checkpoints.model_card import relative_description
 
     return relative_description(os.path.abspath(path))
 
@@ -180,51 +164,3 @@ def fit_from_corpus(
     """`fit_predicate_head` on a CoNLL-2012 file or folder (its first `max_sentences`)."""
     sentences = list(read_conll2012(corpus))[:max_sentences]
     return fit_predicate_head(model, aligner, sentences, data_description(corpus), **kwargs)
-
-
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    """`srl-fit-predicates EXPORT CONLL_DATA --output DIR`: an export with a fitted head."""
-    from srl_plugin.hf.export import read_export, save_export
-    from srl_plugin.hf.hub import resolve_model_dir
-    from srl_plugin.hf.model_card import update_model_card
-
-    parser = argparse.ArgumentParser(
-        prog="srl-fit-predicates",
-        description="Fit the predicate-identification head of an srl_plugin export (e.g. a "
-        "converted allennlp-models srl_bert archive, which has none) on the frozen encoder from "
-        "a CoNLL-2012 corpus, and write the export with it. Needs no AllenNLP.",
-    )
-    parser.add_argument("export", help="the export folder or a Hub repo id in the local cache")
-    parser.add_argument("data", help="a CoNLL-2012 *gold_conll file or folder (e.g. EWT train)")
-    parser.add_argument("--output", required=True, help="the export folder to write")
-    parser.add_argument("--dev", help="a CoNLL-2012 file or folder to report predicate F1 on")
-    parser.add_argument("--max-sentences", type=int, help="fit on the first N sentences only")
-    parser.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
-    parser.add_argument("--pytorch-bin", action="store_true", help="also write pytorch_model.bin")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    source = resolve_model_dir(args.export)
-    if os.path.exists(args.output) and not args.force:
-        parser.error(f"{args.output} already exists (use --force to replace it)")
-    model, aligner = read_export(source)
-    if model.predicate_classifier is not None:
-        logger.warning("%s already has a predicate head: it is replaced", args.export)
-    record = fit_from_corpus(model, aligner, args.data, args.max_sentences)
-    if args.dev:
-        dev = evaluate_predicates(SemanticRoleLabeler(model, aligner), args.dev)
-        record.update({f"{data_description(args.dev)} {k}": round(v, 4) for k, v in dev.items()})
-        setattr(model.config, FIT_KEY, record)
-        print(f"predicate identification on {args.dev}: " + json_line(dev))
-    card = update_model_card(source, model, args.pytorch_bin)
-    path = save_export(model, aligner, args.output, card, args.force, args.pytorch_bin)
-    print(f"wrote {path}: predicate head fitted on {record['data']} ({json_line(record)})")
-
-
-def json_line(values: Dict[str, Any]) -> str:
-    return ", ".join(
-        f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items()
-    )
-
-
-if __name__ == "__main__":
-    main()

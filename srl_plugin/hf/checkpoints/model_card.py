@@ -14,6 +14,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from huggingface_hub import ModelCard, ModelCardData
 from huggingface_hub.repocard_data import EvalResult
 
+from srl_plugin.hf.config import srl_settings
+
 TASK_TYPE = "semantic-role-labeling"
 TASK_NAME = "Semantic role labelling"
 TAGS = ["semantic-role-labeling", "srl", "bert", "propbank", "allennlp", "srl_plugin"]
@@ -95,8 +97,8 @@ def render_model_card(
     pytorch_bin : `bool`
         Whether the export also holds `pytorch_model.bin`.
     architecture, fusion_layer, pair_head :
-        The SRL class (`config.architectures`), `config.predicate_fusion_layer` and
-        `config.predicate_pair_head`; see `model_architecture`.
+        The SRL class (`config.architectures`), the config's `srl_predicate_fusion_layer` and
+        `srl_predicate_pair_head`; see `model_architecture`.
     """
     hub_id, base_description = describe_checkpoint(base_checkpoint)
     if base_model:
@@ -171,7 +173,7 @@ def _family_name(architecture: str) -> str:
 
 def predicate_head_status(model: Any) -> Dict[str, Any]:
     """Whether a `BertForSemanticRoleLabeling` has a predicate head, and how it was made."""
-    fit = getattr(model.config, "srl_predicate_head_fit", None)
+    fit = srl_settings(model.config).predicate_head_fit
     return {"present": getattr(model, "predicate_classifier", None) is not None, "fit": fit}
 
 
@@ -251,14 +253,15 @@ def _body(
             f"The sentence is encoded once by the first {fusion_layer} encoder layers (no marker);",
             "a learned marker vector (`predicate_marker`) is added there to the predicate's",
             "sub-words, with a learned embedding of every sub-word's offset from the predicate",
-            "(`predicate_distance`, where `predicate_distance_radius` > 0), and only the remaining",
-            f"layers run per predicate (`predicate_fusion_layer: {fusion_layer}` in `config.json`).",
+            "(`predicate_distance`, where `srl_predicate_distance_radius` > 0), and only the",
+            f"remaining layers run per predicate (`srl_predicate_fusion_layer: {fusion_layer}` in",
+            "`config.json`).",
         ]
     else:
         marker = ["The predicate is marked with `token_type_ids` (1 on its sub-words)."]
     if pair_head:
         marker += [
-            "Every sub-word's output `h` is read with its predicate's `p` (`predicate_pair_head`:",
+            "Every sub-word's output `h` is read with its predicate's `p` (`srl_predicate_pair_head`:",
             "`h + gelu(pair_projection([h; p; h * p]))`), and a linear layer tags it with BIO role",
         ]
     else:

@@ -11,7 +11,6 @@ continues such a run where it stopped.
 """
 
 import argparse
-import ctypes
 import itertools
 import os
 import signal
@@ -19,104 +18,34 @@ import sys
 import time
 from typing import Any, BinaryIO, Dict, Iterable, Iterator, List, Optional
 
+from srl_plugin.hf.cli.options import (
+    INTERRUPTED,
+    CommandError,
+    Parser,
+    add_batching_arguments,
+    add_device_arguments,
+    add_export_argument,
+    console_main,
+)
+from srl_plugin.hf.corpus import keep_heap_flat, label_lines, load_labeler
 from srl_plugin.hf.formats import FORMATS, record_writer
-from srl_plugin.hf.inputs import read_line
 
-DTYPES = {"fp32": "", "bf16": "bfloat16", "fp16": "float16"}
-
-# glibc's mallopt parameter M_MMAP_THRESHOLD (malloc.h) and its default value.
-_M_MMAP_THRESHOLD = -3
-_MMAP_THRESHOLD = 128 * 1024
-
-
-def label_lines(
-    labeler: Any, lines: Iterable[Any], jsonl: bool, chunk_size: int
-) -> Iterator[Dict[str, Any]]:
-    """
-    The result of each input line (bytes or str), in order: the labeler's result, or for a bad
-    line `{"error": "...", "input": "the line"}`. Used by `srl-label` and by Ray Data.
-    """
-    texts, items = itertools.tee((read_line(line, jsonl) for line in lines), 2)
-    results = labeler.label_stream((item for _, item in items), chunk_size=chunk_size)
-    for (text, _), result in zip(texts, results):
-        if "error" in result:
-            result["input"] = text
-        yield result
-
-
-def load_labeler(
-    export: str, batch_size: int = 64, device: Optional[str] = None, dtype: str = "fp32"
-) -> Any:
-    """
-    The `SemanticRoleLabeler` of an export, in eval mode, on `device` (default: `cuda` if torch
-    sees one, else `cpu`) with the encoder in `dtype` (`fp32`, or `bf16`/`fp16` on a GPU).
-    Raises `ValueError` naming what is wrong (device, dtype, export).
-    """
-    import torch
-
-    from srl_plugin.hf.labeler import SemanticRoleLabeler
-
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {sorted(DTYPES)}, not {dtype!r}")
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device}: torch sees no CUDA device")
-    if dtype != "fp32" and not device.startswith("cuda"):
-        raise ValueError(f"dtype {dtype} needs a CUDA device (on CPU use fp32)")
-    autocast = getattr(torch, DTYPES[dtype]) if DTYPES[dtype] else None
-    try:
-        labeler = SemanticRoleLabeler.from_pretrained(
-            export, device=device, batch_size=batch_size, autocast_dtype=autocast
-        )
-    except (OSError, ValueError) as error:
-        raise ValueError(f"cannot load the export {export!r}: {error}") from None
-    labeler.model.eval()
-    return labeler
-
-
-def keep_heap_flat() -> bool:
-    """
-    Fixes glibc's mmap threshold at its initial 128 KiB, so that every buffer larger than that
-    (a batch's activations) is mapped on its own and handed back to the system when freed.
-
-    By default glibc raises the threshold to the size of each mapped block that is freed (up to
-    32 MiB), after which activations of varying shapes are carved out of the heap, whose freed
-    holes are seldom returned: a labelling process's peak RSS then grows in steps with the
-    input's length (`benchmarks/label_corpus.py`: 722 MiB for EWT dev, 884 MiB for ten times
-    it) instead of staying flat. Called by `srl-label` and the Ray workers, processes of their
-    own; a `MALLOC_MMAP_THRESHOLD_` in the environment wins. Returns whether it was set (False
-    off glibc).
-    """
-    if "MALLOC_MMAP_THRESHOLD_" in os.environ:
-        return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc (macOS, Windows)
-        return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD))
+PROG = "srl-label"
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        return _run(args, argv if argv is not None else sys.argv[1:])
-    except (_UsageError, ValueError) as error:
-        print(f"srl-label: error: {error}", file=sys.stderr)
-        return 2
-
-
-class _UsageError(Exception):
-    pass
+    """The `srl-label` console script."""
+    return console_main(_parser(), _run, argv)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="srl-label",
+    parser = Parser(
+        prog=PROG,
         description="Semantic role labelling of a text file (one sentence a line) or a JSONL "
         'file ({"sentence": ...} or {"tokens": [...]} with optional "predicates") with an '
         "export of srl_plugin, without AllenNLP.",
     )
-    parser.add_argument("export", help="export folder (or a Hugging Face Hub id in the cache)")
+    add_export_argument(parser)
     parser.add_argument("input", help="text or JSONL file, or - for stdin")
     parser.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
     parser.add_argument("--format", choices=FORMATS, default="jsonl", help="output format")
@@ -127,17 +56,8 @@ def _parser() -> argparse.ArgumentParser:
         help="auto (default): JSONL if the file ends in .jsonl/.json or its first non-blank "
         "line starts with '{', else text",
     )
-    parser.add_argument("--batch-size", type=int, default=64, help="frames per forward pass")
-    parser.add_argument(
-        "--chunk-size",
-        type=int,
-        default=1024,
-        help="lines read, sorted by length and labelled together (memory grows with it)",
-    )
-    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda if any)")
-    parser.add_argument(
-        "--dtype", choices=tuple(DTYPES), default="fp32", help="encoder precision (bf16/fp16: GPU)"
-    )
+    add_batching_arguments(parser)
+    add_device_arguments(parser)
     parser.add_argument(
         "--resume",
         action="store_true",
@@ -148,16 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(args: argparse.Namespace, argv: List[str]) -> int:
-    for name in ("batch_size", "chunk_size"):
-        if getattr(args, name) < 1:
-            raise _UsageError(
-                f"--{name.replace('_', '-')} must be positive, not {getattr(args, name)}"
-            )
+def _run(args: argparse.Namespace) -> int:
     if args.resume and (args.output == "-" or args.format != "jsonl"):
-        raise _UsageError("--resume needs --format jsonl and an output file (-o)")
+        raise CommandError("--resume needs --format jsonl and an output file (-o)")
     if args.input != "-" and not os.path.isfile(args.input):
-        raise _UsageError(f"input {args.input!r} is not a file")
+        raise CommandError(f"input {args.input!r} is not a file")
 
     keep_heap_flat()
     skip = _complete_lines(args.output) if args.resume else 0
@@ -167,7 +82,7 @@ def _run(args: argparse.Namespace, argv: List[str]) -> int:
 
     skipped = sum(1 for _ in itertools.islice(lines.iterator, skip))
     if skipped < skip:
-        raise _UsageError(
+        raise CommandError(
             f"--resume: {args.output} has {skip} lines but the input only {skipped}: wrong input?"
         )
     results = label_lines(labeler, lines.iterator, jsonl, args.chunk_size)
@@ -193,8 +108,8 @@ def _run(args: argparse.Namespace, argv: List[str]) -> int:
         _write_all(output, footer.encode("utf-8"))
     except KeyboardInterrupt:
         progress.close()
-        print(_resume_hint(args, argv, written - skip, written), file=sys.stderr)
-        return 130
+        print(_resume_hint(args, written - skip, written), file=sys.stderr)
+        return INTERRUPTED
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -308,10 +223,10 @@ def _stopper(stop: List[int]) -> Any:
     return handler
 
 
-def _resume_hint(args: argparse.Namespace, argv: List[str], new: int, total: int) -> str:
+def _resume_hint(args: argparse.Namespace, new: int, total: int) -> str:
     done = f"srl-label: interrupted; {new} results written in this run, {total} in all"
     if args.format == "jsonl" and args.output != "-":
-        again = ["srl-label", *argv] + ([] if args.resume else ["--resume"])
+        again = ["srl-label", *args.argv] + ([] if args.resume else ["--resume"])
         return f"{done} (complete lines). Resume with:\n  {' '.join(again)}"
     if args.format == "jsonl":
         return (

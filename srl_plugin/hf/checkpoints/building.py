@@ -1,0 +1,224 @@
+"""
+Checkpoint surgery: a checkpoint's weights turned into the family's SRL model. Weights renamed to
+the SRL class's names (`to_srl_names`), the encoder's token types grown to the predicate
+marker's two (`with_predicate_marker`, `grow_token_type_embeddings`), classifier rows kept for
+labels already known, and the model built exactly from an export's weights (`build_exact`).
+"""
+
+import logging
+from typing import Dict, Optional, Sequence
+
+import torch
+from transformers import PretrainedConfig, PreTrainedModel
+
+from srl_plugin.hf.config import set_labels, update_srl_settings
+from srl_plugin.hf.families import family
+from srl_plugin.hf.fusion import init_predicate_marker
+from srl_plugin.hf.modeling import srl_class
+from srl_plugin.hf.checkpoints.weights import CheckpointError
+
+logger = logging.getLogger(__name__)
+
+# Checkpoint keys that are not weights of the SRL model: poolers and pre-training heads.
+_DROPPED_PREFIXES = (
+    "pooler.", "cls.", "lm_head.", "lm_predictions.", "mask_predictions.", "predictions.",
+    "discriminator_predictions.", "generator_predictions.", "generator_lm_head.", "sop_classifier.",
+)  # fmt: skip
+# A bare encoder's own top-level modules, which gain the family's prefix.
+_ENCODER_PREFIXES = ("embeddings.", "encoder.", "embeddings_project.")
+BUFFER_SUFFIXES = ("position_ids", "token_type_ids")
+
+
+def to_srl_names(state: Dict[str, torch.Tensor], prefix: str = "bert") -> Dict[str, torch.Tensor]:
+    """
+    Renames a checkpoint's weights to the SRL class's (`prefix` is the family's encoder name,
+    `bert`, `roberta`, `deberta`, `electra` or `albert`): a bare encoder (`embeddings.*`) gains
+    the prefix; the pooler, pre-training heads and index buffers are dropped; TF-era
+    `gamma`/`beta` become `weight`/`bias`.
+    """
+    renamed = {}
+    dropped = _DROPPED_PREFIXES + (f"{prefix}.pooler.",)
+    for name, tensor in state.items():
+        if name.startswith(dropped) or name.endswith(BUFFER_SUFFIXES):
+            continue
+        if name.startswith(_ENCODER_PREFIXES):
+            name = f"{prefix}.{name}"
+        name = name.replace("LayerNorm.gamma", "LayerNorm.weight")
+        name = name.replace("LayerNorm.beta", "LayerNorm.bias")
+        renamed[name] = tensor
+    return renamed
+
+
+def build_srl_model(
+    config: PretrainedConfig,
+    state: Dict[str, torch.Tensor],
+    labels: Sequence[str],
+    source: str,
+    old_labels: Optional[Sequence[str]] = None,
+) -> PreTrainedModel:
+    """
+    The family's SRL model (`BertForSemanticRoleLabeling`, `RobertaForSemanticRoleLabeling`, ...)
+    with `labels`, its encoder (and any head it already had) taken from `state`.
+
+    # Parameters
+
+    config : `PretrainedConfig`
+        The encoder's configuration; its label maps are replaced by `labels` and it gets the
+        predicate marker's two token types (`with_predicate_marker`).
+    state : `Dict[str, torch.Tensor]`
+        Weights with SRL names (see `to_srl_names`).
+    labels : `Sequence[str]`
+        BIO tags in label-id order.
+    source : `str`
+        Where `state` came from, for error messages.
+    old_labels : `Sequence[str]`, optional
+        The tags that `state["classifier.*"]` rows stand for. Rows of tags found in both are
+        copied to their new ids (fine-tuning an export on data with other labels); other rows start
+        fresh. Without it, the classifier is kept only if it has exactly `len(labels)` rows.
+    """
+    set_labels(config, labels)
+    model = srl_class(config, source)(with_predicate_marker(config))
+    state = dict(state)
+    classifier: Dict[str, torch.Tensor] = {
+        k: state.pop(k) for k in ("classifier.weight", "classifier.bias") if k in state
+    }
+    expected = model.state_dict()
+    for name, tensor in state.items():
+        if name in expected and expected[name].shape != tensor.shape:
+            raise CheckpointError(
+                f"{source}: weight {name} has shape {tuple(tensor.shape)} but the config "
+                f"({config.num_hidden_layers} layers, hidden size {config.hidden_size}) needs "
+                f"{tuple(expected[name].shape)}"
+            )
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [
+        name
+        for name in missing
+        if not name.startswith(
+            (
+                "classifier.",
+                "predicate_classifier.",
+                "predicate_marker",
+                "predicate_distance",
+                "pair_projection.",
+            )
+        )
+        and not name.endswith(BUFFER_SUFFIXES)
+    ]
+    if missing:
+        raise CheckpointError(f"{source}: weights missing for {', '.join(sorted(missing)[:8])}")
+    if unexpected:
+        logger.warning("%s: ignoring weights %s", source, ", ".join(sorted(unexpected)[:8]))
+    if classifier:
+        _adopt_classifier_rows(model, classifier, labels, old_labels, source)
+    if model.predicate_fusion_layer and "predicate_marker" not in state:
+        init_predicate_marker(model)
+    return model
+
+
+def _adopt_classifier_rows(
+    model: PreTrainedModel,
+    classifier: Dict[str, torch.Tensor],
+    labels: Sequence[str],
+    old_labels: Optional[Sequence[str]],
+    source: str,
+) -> None:
+    rows = classifier["classifier.weight"].size(0)
+    if old_labels is None:
+        if rows != len(labels):
+            logger.info(
+                "%s: classifier has %d rows for %d labels; starting it fresh",
+                source,
+                rows,
+                len(labels),
+            )
+            return
+        old_labels = labels
+    if len(old_labels) != rows:
+        raise CheckpointError(
+            f"{source}: {len(old_labels)} labels but the classifier has {rows} rows"
+        )
+    old_index = {label: i for i, label in enumerate(old_labels)}
+    with torch.no_grad():
+        for new_id, label in enumerate(labels):
+            if label in old_index:
+                model.classifier.weight[new_id] = classifier["classifier.weight"][old_index[label]]
+                model.classifier.bias[new_id] = classifier["classifier.bias"][old_index[label]]
+    kept = sum(label in old_index for label in labels)
+    logger.info("%s: kept the classifier rows of %d of %d labels", source, kept, len(labels))
+
+
+def build_exact(
+    config: PretrainedConfig,
+    state: Dict[str, torch.Tensor],
+    labels: Sequence[str],
+    weights_path: str,
+    labels_path: str,
+) -> PreTrainedModel:
+    """
+    The family's SRL model whose every weight comes from `state` (with SRL names), which
+    may hold nothing else. The predicate head is built only when `state` has it.
+    """
+    classifier = state.get("classifier.weight")
+    if classifier is None or "classifier.bias" not in state:
+        raise CheckpointError(
+            f"{weights_path}: no SRL classifier (classifier.weight): a plain BERT checkpoint "
+            "must be fine-tuned first"
+        )
+    if classifier.size(0) != len(labels):
+        raise CheckpointError(
+            f"{labels_path} has {len(labels)} labels but the classifier in {weights_path} has "
+            f"{classifier.size(0)} rows"
+        )
+    if tuple(classifier.shape) != (len(labels), config.hidden_size):
+        raise CheckpointError(
+            f"{weights_path}: classifier.weight has shape {tuple(classifier.shape)} but the "
+            f"config's hidden size is {config.hidden_size}"
+        )
+    update_srl_settings(config, predicate_head="predicate_classifier.weight" in state)
+    model = build_srl_model(config, state, labels, weights_path)
+    unexpected = sorted(set(state) - set(model.state_dict()))
+    if unexpected:
+        raise CheckpointError(
+            f"{weights_path}: weights that do not fit the config ({config.num_hidden_layers} "
+            f"layers): {', '.join(unexpected[:8])}"
+        )
+    return model.eval()
+
+
+def with_predicate_marker(config: PretrainedConfig) -> PretrainedConfig:
+    """
+    `config` with at least two token types, the predicate marker's. RoBERTa and XLM-R have one
+    (`type_vocab_size=1`), DeBERTa-v3 none (0: DebertaV2Embeddings then adds no token-type
+    embedding at all); BERT, ELECTRA and ALBERT already have two.
+    """
+    family(getattr(config, "model_type", None))
+    if getattr(config, "type_vocab_size", 0) < 2:
+        config.type_vocab_size = 2
+    return config
+
+
+def grow_token_type_embeddings(
+    state: Dict[str, torch.Tensor], prefix: str, std: float, source: str = "the checkpoint"
+) -> Dict[str, torch.Tensor]:
+    """
+    Gives a checkpoint's token-type embedding the two rows of `with_predicate_marker`. Row 0 is
+    kept (zeros where the encoder had no token-type embedding, as in DeBERTa-v3), so unmarked
+    words are encoded exactly as the pretrained checkpoint encodes them; the predicate row starts
+    as a fresh N(0, `std`) row (the config's `initializer_range`), which learned faster on EWT
+    than a copy of row 0 (README: "The predicate marker").
+    """
+    key = f"{prefix}.embeddings.token_type_embeddings.weight"
+    rows = state.get(key)
+    if rows is not None and rows.size(0) >= 2:
+        return state
+    state = dict(state)
+    if rows is None:
+        words = state.get(f"{prefix}.embeddings.word_embeddings.weight")
+        if words is None:
+            raise ValueError(f"{source}: no {prefix}.embeddings.word_embeddings.weight")
+        rows = torch.zeros(1, words.size(1), dtype=words.dtype)
+    # Drawn from torch's generator, which AllenNLP seeds (`random_seed`) before building models.
+    new_rows = torch.randn(2 - rows.size(0), rows.size(1)).to(rows.dtype) * std
+    state[key] = torch.cat([rows, new_rows])
+    return state

@@ -1,0 +1,104 @@
+"""
+What every console script of the plugin shares: its argument parser, the options that mean the
+same in each (the export, batching, device, precision) and one exit policy.
+
+Exit policy: bad input or a bad export is one line on stderr, `PROG: error: WHAT`, and exit
+status 2, with no traceback, whether argparse or the program finds it; an interrupted run
+exits 130; success 0.
+"""
+
+import argparse
+import sys
+from typing import Any, Callable, List, NoReturn, Optional
+
+from srl_plugin.hf.corpus import DTYPES
+
+# Exit statuses.
+BAD_INPUT = 2
+INTERRUPTED = 130
+
+
+class CommandError(Exception):
+    """Bad input or a bad export, found by a program after parsing its arguments."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An `ArgumentParser` whose errors follow the exit policy (one line, exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(BAD_INPUT)
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be positive, not {value}")
+    return value
+
+
+def add_export_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("export", help="export folder (or a Hugging Face Hub id in the cache)")
+
+
+def add_batching_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--batch-size` (frames per forward pass) and `--chunk-size` (lines labelled together)."""
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=64, help="frames per forward pass"
+    )
+    parser.add_argument(
+        "--chunk-size",
+        type=positive_int,
+        default=1024,
+        help="lines read, sorted by length and labelled together (memory grows with it)",
+    )
+
+
+def add_device_arguments(parser: argparse.ArgumentParser, device: bool = True) -> None:
+    """`--device` and `--dtype` (the encoder's precision)."""
+    if device:
+        parser.add_argument(
+            "--device", default=None, help="cpu, cuda or cuda:N (default: cuda if any)"
+        )
+    parser.add_argument(
+        "--dtype", choices=tuple(DTYPES), default="fp32", help="encoder precision (bf16/fp16: GPU)"
+    )
+
+
+def run_command(prog: str, command: Callable[..., Optional[int]], *args: Any) -> int:
+    """
+    Runs `command(*args)` under the exit policy: its return value (default 0), or exit 2 with
+    one line on stderr for a `CommandError`, a `ValueError` (the labeler's, an export's
+    `CheckpointError`) or an `OSError` (a missing or unreadable file).
+    """
+    try:
+        return command(*args) or 0
+    except (CommandError, ValueError, OSError) as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+
+
+def argv_or_command_line(argv: Optional[List[str]]) -> List[str]:
+    return list(argv) if argv is not None else sys.argv[1:]
+
+
+def console_main(
+    parser: argparse.ArgumentParser,
+    command: Callable[[argparse.Namespace], Optional[int]],
+    argv: Optional[List[str]] = None,
+) -> int:
+    """
+    A console script's `main`: parses `argv` (default: the command line; kept as `args.argv`)
+    and runs `command(args)` under the exit policy.
+    """
+    argv = argv_or_command_line(argv)
+    args = parser.parse_args(argv)
+    args.argv = argv
+    return run_command(parser.prog, command, args)
