@@ -121,3 +121,24 @@ def _write_modern_fixture(fused_run, lines, expected):
     cases = [{"input": line, "tags": tags} for line, tags in zip(lines, expected)]
     with open(os.path.join(target, "expected.json"), "w") as expected_file:
         json.dump(cases, expected_file)
+
+
+def test_fused_archive_without_its_export_is_read_from_its_options(fused_run, tmp_path):
+    # An archive whose hf_model/ was left out of `include_in_archive`: the model is built from
+    # the base checkpoint's config and the archive's model options (fusion, offsets, pair head).
+    import tarfile
+
+    from srl_plugin.archives.archive import read_srl_checkpoint
+
+    bare = tmp_path / "bare.tar.gz"
+    with tarfile.open(fused_run / "model.tar.gz") as original, tarfile.open(bare, "w:gz") as tar:
+        for member in original:
+            if member.name.split("/")[0] != "hf_model":
+                tar.addfile(member, original.extractfile(member) if member.isfile() else None)
+    bare_model = read_srl_checkpoint(str(bare)).model
+    full_model = read_srl_checkpoint(str(fused_run / "model.tar.gz")).model
+    assert bare_model.predicate_fusion_layer == 1 and bare_model.pair_projection is not None
+    state = full_model.state_dict()
+    assert set(bare_model.state_dict()) == set(state)
+    for name, tensor in bare_model.state_dict().items():
+        assert torch.equal(tensor, state[name]), name

@@ -46,7 +46,12 @@ from srl_plugin.hf.checkpoints.export import (
     read_export,
     write_export,
 )
-from srl_plugin.hf.config import srl_settings
+from srl_plugin.hf.config import (
+    DEFAULT_DISTANCE_RADIUS,
+    SrlSettings,
+    set_srl_settings,
+    srl_settings,
+)
 from srl_plugin.hf.checkpoints.model_card import (
     model_architecture,
     predicate_head_status,
@@ -181,6 +186,18 @@ def _read_own_archive(files: ArchiveFiles, config: Dict[str, Any]) -> SrlCheckpo
         bert_config, aligner = _embedded_export(files)
     elif isinstance(bert_model, str) and os.path.exists(bert_model):
         bert_config, aligner = _base_checkpoint(bert_model, files.path)
+        # The base checkpoint's config knows nothing of the options the archive was trained
+        # with (a fused model's marker, offsets and pair head): the archive's config does.
+        options = config["model"]
+        set_srl_settings(
+            bert_config,
+            SrlSettings.options(
+                options.get("predicate_head", True),
+                options.get("predicate_fusion_layer", 0),
+                options.get("predicate_distance_radius", DEFAULT_DISTANCE_RADIUS),
+                options.get("predicate_pair_head"),
+            ),
+        )
     else:
         raise CheckpointError(
             f"{files.path}: holds no {DEFAULT_EXPORT_DIR}/ export and its bert_model "

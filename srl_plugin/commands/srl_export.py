@@ -14,7 +14,6 @@ from srl_plugin.archives.archive import read_srl_checkpoint, export_checkpoint
 from srl_plugin.commands.arguments import add_subparser
 from srl_plugin.hf.cli.options import CommandError
 from srl_plugin.hf.predicate_fitting import fit_from_corpus
-from srl_plugin.hf.checkpoints.weights import CheckpointError
 
 logger = logging.getLogger(__name__)
 
@@ -28,25 +27,20 @@ class SrlExport(Subcommand):
 def convert(args: argparse.Namespace, source: str, output: str, writer: Callable[..., str]) -> str:
     """
     Reads `source` (any SRL archive or export) and writes it to `output` with `writer`, refusing
-    an existing output without `--force` before reading anything. User errors are
-    `CommandError`s: one line that starts with `args.prog` (how the command was called), exit 2.
+    an existing output without `--force` before reading anything. A bad archive, export or
+    output (`CheckpointError`, `OSError`) is reported by the exit policy the command runs under
+    (`srl_plugin.hf.cli.options`): one line that starts with `args.prog`, exit 2.
     """
     if os.path.exists(output) and not args.force:
         raise CommandError(f"{output} already exists (use --force to replace it)")
-    try:
-        checkpoint = read_srl_checkpoint(source, args.tokenizer, args.bert_config, args.lowercase)
-        return writer(checkpoint, output, overwrite=args.force)
-    except (CheckpointError, FileExistsError, FileNotFoundError) as error:
-        raise CommandError(str(error)) from None
+    checkpoint = read_srl_checkpoint(source, args.tokenizer, args.bert_config, args.lowercase)
+    return writer(checkpoint, output, overwrite=args.force)
 
 
 def export_from_args(args: argparse.Namespace) -> None:
     def writer(checkpoint: Any, output: str, overwrite: bool) -> str:
         if args.predicate_data:
-            try:
-                fit_from_corpus(checkpoint.model, checkpoint.aligner, args.predicate_data)
-            except ValueError as error:
-                raise CommandError(str(error)) from None
+            fit_from_corpus(checkpoint.model, checkpoint.aligner, args.predicate_data)
         return export_checkpoint(
             checkpoint, output, overwrite=overwrite, pytorch_bin=args.pytorch_bin
         )

@@ -11,7 +11,6 @@ from allennlp.commands.subcommand import Subcommand
 from srl_plugin.archives.archive import write_archive
 from srl_plugin.commands.arguments import add_subparser
 from srl_plugin.commands.srl_export import convert
-from srl_plugin.hf.cli.options import CommandError
 from srl_plugin.hf.checkpoints.hub import resolve_model_dir
 
 logger = logging.getLogger(__name__)
@@ -24,9 +23,7 @@ class SrlImport(Subcommand):
 
 
 def import_from_args(args: argparse.Namespace) -> None:
-    try:  # a folder, an archive, or a Hub repo id in the local cache
-        source = resolve_model_dir(args.export_dir)
-    except FileNotFoundError as error:
-        raise CommandError(str(error)) from None
+    # A folder, an archive, or a Hub repo id in the local cache.
+    source = resolve_model_dir(args.export_dir)
     path = convert(args, source, args.output_archive, write_archive)
     logger.info("wrote the AllenNLP archive of %s to %s", args.export_dir, path)

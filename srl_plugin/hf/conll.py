@@ -22,7 +22,7 @@ class ConllSentence:
     """
     One sentence: its words and, per predicate, BIO tags (`B-ARG0`, `I-ARG0`, `B-V`, `O`...);
     the `#begin document` line of its document (`None` in a file without one) and, when read with
-    `keep_lines`, its lines as they stand in the file (without the line ends).
+    `keep_lines`, its lines with surrounding white space stripped (columns as in the file).
     """
 
     words: List[str]
@@ -127,7 +127,7 @@ def extract_conll2012(archive: str, cache: str) -> str:
     `ValueError` when the archive holds no `conll2012/` folder; `CheckpointError` when the safe
     tar reader refuses it.
     """
-    # Imported here: reading CoNLL files needs neither torch nor the tar reader.
+    # Imported here: only extraction needs the tar reader and the atomic folder.
     from srl_plugin.archives.safe_tar import safe_extract
     from srl_plugin.hf.checkpoints.export import atomic_directory
 

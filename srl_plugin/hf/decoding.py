@@ -207,22 +207,24 @@ class _BioSteps:
         return best_score, best_index
 
 
-def path_probabilities(logits: torch.Tensor, paths: Sequence[Sequence[int]]) -> List[List[float]]:
+def path_probabilities(
+    probabilities: torch.Tensor, paths: Sequence[Sequence[int]]
+) -> List[List[float]]:
     """
-    The softmax probability of each position's label on its decoded path (the scores of
-    `srl_plugin.hf.outputs`), gathered on the logits' device.
+    The probability of each position's label on its decoded path (the scores of
+    `srl_plugin.hf.outputs`), gathered on the probabilities' device.
 
     # Parameters
 
-    logits : `torch.Tensor`
-        Shape `(batch_size, max_length, num_labels)`.
+    probabilities : `torch.Tensor`
+        Shape `(batch_size, max_length, num_labels)`: the softmax that was decoded.
     paths : `Sequence[Sequence[int]]`
         Each sequence's decoded label ids (as `viterbi_decode_bio` returns them).
     """
-    path = torch.zeros(logits.shape[:2], dtype=torch.long)
+    path = torch.zeros(probabilities.shape[:2], dtype=torch.long)
     for row, ids in enumerate(paths):
         path[row, : len(ids)] = torch.tensor(list(ids), dtype=torch.long)
     # Shape: (batch_size, max_length, 1)
-    chosen = logits.float().softmax(-1).gather(-1, path.to(logits.device)[..., None])
+    chosen = probabilities.gather(-1, path.to(probabilities.device)[..., None])
     rows = chosen.squeeze(-1).cpu().tolist()
     return [row[: len(ids)] for row, ids in zip(rows, paths)]

@@ -95,7 +95,6 @@ def fit_predicate_head(
     words = [sentence.words for sentence in sentences]
     features, positions = encoder_features(labeler, words)
     gold = [predicate_bio_labels(len(s.words), s.frames) for s in sentences]
-    gold_predicates = [predicate_spans(labels) for labels in gold]
     targets = torch.tensor([gold[sentence][word] for sentence, word in positions])
     if not (targets == 1).any():
         raise ValueError(f"{data_name}: no predicates (V spans) in {len(sentences)} sentences")
@@ -123,7 +122,9 @@ def fit_predicate_head(
     labels: List[List[int]] = [[0] * len(s.words) for s in sentences]
     for (sentence, word), label in zip(positions, predicted):
         labels[sentence][word] = label
-    scores = count_predicates([predicate_spans(row) for row in labels], gold_predicates).scores()
+    scores = count_predicates(
+        [predicate_spans(row) for row in labels], [s.predicates for s in sentences]
+    ).scores()
     device = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
     model.predicate_classifier = head.to(device=device, dtype=dtype)
@@ -143,8 +144,7 @@ def evaluate_predicates(labeler: SemanticRoleLabeler, path: str) -> Dict[str, fl
     """Predicate P/R/F1 of the labeler's predicate finder on a CoNLL-2012 file or folder."""
     sentences = list(read_conll2012(path))
     found = labeler.find_predicates([s.words for s in sentences])
-    gold = [predicate_spans(predicate_bio_labels(len(s.words), s.frames)) for s in sentences]
-    return count_predicates(found, gold).scores()
+    return count_predicates(found, [s.predicates for s in sentences]).scores()
 
 
 def data_description(path: str) -> str:

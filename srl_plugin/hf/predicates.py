@@ -4,8 +4,8 @@ a sentence's windows -> a label per word (`PREDICATE_LABELS`: `O`, `B-V`, `I-V`)
 (lists of word indices); and the predicate precision, recall and F1 that every caller reports
 under the same keys (`predicate-precision`, `predicate-recall`, `predicate-f1`).
 
-The labeler, the pipeline, the AllenNLP model (and its `PredicateF1` metric), the predicate-head
-fitting and the benchmarks all use these.
+The labeler, the pipeline and the AllenNLP model read the head through `PredicateLabels`; its
+`PredicateF1` metric, the predicate-head fitting and the benchmarks count with `PredicateCounts`.
 """
 
 from typing import Dict, Iterable, List, Sequence, Tuple

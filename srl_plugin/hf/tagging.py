@@ -1,8 +1,9 @@
 """
 The BIO tagger's output path, written once: tag logits over sub-words -> each word's tag and the
 probability of that tag, through the BIO-constrained Viterbi of `srl_plugin.hf.decoding` (exactly
-allennlp-models' `SrlBert` tags). The labeler, the pipeline, the AllenNLP model, the demo and the
-benchmarks all read a frame's tags through `tag_frames`.
+allennlp-models' `SrlBert` tags). The labeler, the pipeline, the AllenNLP model and the demo
+read a frame's tags through `tag_frames`; `decode_tags` is its decoding step alone (the SRL
+classes' `decode`, the decoding benchmark).
 
 A word's tag is its first sub-word's (`WordpieceFrame.word_tags`); words outside a frame's window
 are `O` with no probability. Probabilities are the softmax probability of the tag on the decoded
@@ -62,9 +63,13 @@ def decode_tags(
     labels : `Sequence[str]`
         The BIO tag of each label id.
     """
+    return _decode(torch.softmax(logits.float(), dim=-1), lengths, labels)
+
+
+def _decode(
+    probabilities: torch.Tensor, lengths: Sequence[int], labels: Sequence[str]
+) -> List[List[int]]:
     transitions, start_transitions = _constraints(tuple(labels))
-    # Shape: (batch_size, num_wordpieces, num_labels)
-    probabilities = torch.softmax(logits.float(), dim=-1)
     return viterbi_decode_bio(probabilities, lengths, transitions, start_transitions)
 
 
@@ -88,13 +93,15 @@ def tag_frames(
     labels : `Sequence[str]`
         The BIO tag of each label id (the model's `id2label`).
     """
-    paths = decode_tags(logits, [len(frame.input_ids) for frame in frames], labels)
-    chosen = path_probabilities(logits, paths)
+    # Shape: (num_frames, num_wordpieces, num_labels); decoded and scored alike.
+    probabilities = torch.softmax(logits.float(), dim=-1)
+    paths = _decode(probabilities, [len(frame.input_ids) for frame in frames], labels)
+    chosen = path_probabilities(probabilities, paths)
     return [
         FrameTags(
             path,
             frame.word_tags([labels[i] for i in path], words),
-            frame.word_tags(probabilities, words, None),
+            frame.word_tags(word_probabilities, words, None),
         )
-        for frame, words, path, probabilities in zip(frames, num_words, paths, chosen)
+        for frame, words, path, word_probabilities in zip(frames, num_words, paths, chosen)
     ]

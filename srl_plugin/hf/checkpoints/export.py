@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 
 import torch
 import transformers
@@ -162,11 +162,6 @@ def write_export(
     return os.path.abspath(directory)
 
 
-def checkpoint_labels(directory: str) -> List[str]:
-    """The BIO tags of an export, in id order."""
-    return config_labels(read_encoder_config(directory, directory))
-
-
 def read_export(directory: str) -> Tuple[PreTrainedModel, Aligner]:
     """
     An export folder exactly as it was saved: every weight of the model comes from its weights
@@ -201,8 +196,8 @@ def read_encoder_config(path: str, shown: str) -> PretrainedConfig:
     read = folder_files(path) if os.path.isdir(path) else _only_file(path, CONFIG_FILE)
     try:
         values = config_json(read, path)
-    except (OSError, ValueError) as error:
-        raise CheckpointError(f"{shown}: unreadable config {path}: {error}") from None
+    except (OSError, ValueError) as error:  # it names the file
+        raise CheckpointError(str(error)) from None
     if values is None:
         raise CheckpointError(f"{shown}: no {CONFIG_FILE} in {path}")
     config = encoder_config_from_dict(values, f"{shown}: {path}" if path != shown else shown)

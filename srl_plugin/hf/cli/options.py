@@ -4,10 +4,11 @@ same in each (the export, batching, device, precision) and one exit policy.
 
 Exit policy: bad input or a bad export is one line on stderr, `PROG: error: WHAT`, and exit
 status 2, with no traceback, whether argparse or the program finds it; an interrupted run
-exits 130; success 0.
+exits 130, one whose output reader went away (`| head`) 141 silently; success 0.
 """
 
 import argparse
+import os
 import sys
 from typing import Any, Callable, List, NoReturn, Optional
 
@@ -16,6 +17,7 @@ from srl_plugin.hf.corpus import DTYPES
 # Exit statuses.
 BAD_INPUT = 2
 INTERRUPTED = 130
+BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a writer whose reader went away
 
 
 class CommandError(Exception):
@@ -77,6 +79,11 @@ def run_command(prog: str, command: Callable[..., Optional[int]], *args: Any) ->
     """
     try:
         return command(*args) or 0
+    except BrokenPipeError:
+        # The reader of our output went away (`srl-label ... | head`): nothing is wrong.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return BROKEN_PIPE
     except (CommandError, ValueError, OSError) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return BAD_INPUT

@@ -57,8 +57,9 @@ def _run(args: argparse.Namespace) -> None:
     from srl_plugin.hf.checkpoints.hub import resolve_model_dir
     from srl_plugin.hf.ray_data import SrlLabeler
 
-    # Checked here, once, rather than by every worker after the cluster has started.
-    export = resolve_model_dir(args.export)
+    # Checked here, once, rather than by every worker after the cluster has started; each
+    # worker resolves the export itself (its own Hub cache, another node's path).
+    resolve_model_dir(args.export)
     if "://" not in args.input and not os.path.exists(args.input):
         raise CommandError(f"input {args.input!r}: no such file or folder")
     ray.init()
@@ -66,7 +67,7 @@ def _run(args: argparse.Namespace) -> None:
     dataset = ray.data.read_text(args.input, drop_empty_lines=False).map_batches(
         SrlLabeler,
         fn_constructor_kwargs={
-            "export": export,
+            "export": args.export,
             "batch_size": args.batch_size,
             "dtype": args.dtype,
             "input_format": args.input_format,
