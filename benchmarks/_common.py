@@ -9,7 +9,6 @@ Only the standard library is imported here at module level, so a script can call
 """
 
 import contextlib
-import hashlib
 import importlib.util
 import os
 import platform
@@ -124,11 +123,9 @@ def _cpu_name() -> str:
 
 
 def sha256(path: PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as weights_file:
-        for chunk in iter(lambda: weights_file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    from srl_plugin.hf.checkpoints.weights import file_sha256
+
+    return file_sha256(str(path))
 
 
 def minilm_checkpoint() -> Tuple[Path, str]:

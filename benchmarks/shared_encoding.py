@@ -41,7 +41,6 @@ import torch
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
-from allennlp.data import Vocabulary  # noqa: E402
 from transformers import BertConfig  # noqa: E402
 
 from benchmarks._common import (  # noqa: E402
@@ -51,7 +50,6 @@ from benchmarks._common import (  # noqa: E402
     split_path,
 )
 from benchmarks.end_to_end_srl import score  # noqa: E402
-from benchmarks.predict_throughput import build_upstream, run_upstream  # noqa: E402
 from srl_plugin.hf import BertForSemanticRoleLabeling, SemanticRoleLabeler  # noqa: E402
 from srl_plugin.hf.checkpoints.export import read_aligner  # noqa: E402
 from srl_plugin.hf.config import (  # noqa: E402
@@ -123,6 +121,12 @@ def label_raw(
 
 def upstream_row(labeler: SemanticRoleLabeler, results, sentences, repeats: int, batch_size: int):
     """allennlp-models' predictor path on the same weights and the predicates ours found."""
+    # AllenNLP only here: the rest of this file also serves benchmarks/cpu_serving.py in the
+    # environments without it.
+    from allennlp.data import Vocabulary
+
+    from benchmarks.predict_throughput import build_upstream, run_upstream
+
     model = labeler.model
     vocab = Vocabulary()
     vocab.add_tokens_to_namespace(model.labels, "labels")

@@ -1,9 +1,14 @@
-"""The `allennlp` command line in subprocesses, as a user runs it, on the tiny config."""
+"""
+The command lines in subprocesses, as a user runs them: `allennlp` on the tiny config, and
+`srl-label` stopped by a signal.
+"""
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -56,3 +61,21 @@ def allennlp_predict(archive: Path, input_file: Path, output_file: Path, *args: 
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return [json.loads(line) for line in output_file.read_text().splitlines()]
+
+
+def interrupted_srl_label(args: List[Any], output: Path, size: float) -> str:
+    """
+    Runs `srl-label ARGS -o OUTPUT` (this checkout's module, one thread), sends it SIGTERM once
+    OUTPUT holds `size` bytes, checks that it stopped as interrupted (exit 130) and returns its
+    stderr.
+    """
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), OMP_NUM_THREADS="1")
+    command = [sys.executable, "-m", "srl_plugin.hf.cli.label", *map(str, args), "-o", str(output)]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, cwd=str(PROJECT_ROOT))
+    deadline = time.time() + 120
+    while time.time() < deadline and (not output.exists() or output.stat().st_size < size):
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr.decode()
+    return stderr.decode()

@@ -11,7 +11,10 @@ from typing import Any, Dict, Iterable, Iterator, Optional
 
 from srl_plugin.hf.inputs import read_line
 
-DTYPES = {"fp32": "", "bf16": "bfloat16", "fp16": "float16"}
+# The precisions `load_labeler` takes (`srl_plugin.hf.runtimes.PRECISIONS`), by the torch autocast
+# dtype each stands for on a GPU ("" where none); DTYPES is their older name.
+PRECISIONS = {"fp32": "", "int8": "", "bf16": "bfloat16", "fp16": "float16"}
+DTYPES = PRECISIONS
 
 # glibc's mallopt parameter M_MMAP_THRESHOLD (malloc.h) and its default value.
 _M_MMAP_THRESHOLD = -3
@@ -34,29 +37,47 @@ def label_lines(
 
 
 def load_labeler(
-    export: str, batch_size: int = 64, device: Optional[str] = None, dtype: str = "fp32"
+    export: str,
+    batch_size: int = 64,
+    device: Optional[str] = None,
+    precision: str = "fp32",
+    runtime: str = "torch",
+    threads: Optional[int] = None,
+    dtype: Optional[str] = None,
 ) -> Any:
     """
     The `SemanticRoleLabeler` of an export, in eval mode, on `device` (default: `cuda` if torch
-    sees one, else `cpu`) with the encoder in `dtype` (`fp32`, or `bf16`/`fp16` on a GPU).
-    Raises `ValueError` naming what is wrong (device, dtype, export).
+    sees one and the runtime is torch, else `cpu`), run by `runtime` (`torch` or `onnxruntime`,
+    the export's `onnx/` form) at `precision` (`fp32`; `int8` on CPU; `bf16`/`fp16` autocast on
+    a GPU) on `threads` CPU threads. `dtype` is `precision`'s older name. Raises `ValueError`
+    naming what is wrong (device, runtime, precision, export, a missing extra).
     """
     import torch
 
     from srl_plugin.hf.labeler import SemanticRoleLabeler
+    from srl_plugin.hf.runtimes import MissingExtraError, check_runtime
 
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {sorted(DTYPES)}, not {dtype!r}")
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if dtype is not None:
+        precision = dtype
+    if device is None:
+        cuda = torch.cuda.is_available() and precision != "int8" and runtime == "torch"
+        device = "cuda" if cuda else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device {device}: torch sees no CUDA device")
-    if dtype != "fp32" and not device.startswith("cuda"):
-        raise ValueError(f"dtype {dtype} needs a CUDA device (on CPU use fp32)")
-    autocast = getattr(torch, DTYPES[dtype]) if DTYPES[dtype] else None
+    check_runtime(runtime, precision, device.split(":")[0])
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be positive, not {threads}")
     try:
         labeler = SemanticRoleLabeler.from_pretrained(
-            export, device=device, batch_size=batch_size, autocast_dtype=autocast
+            export,
+            device=device,
+            batch_size=batch_size,
+            runtime=runtime,
+            precision=precision,
+            threads=threads,
         )
+    except MissingExtraError:
+        raise
     except (OSError, ValueError) as error:
         raise ValueError(f"cannot load the export {export!r}: {error}") from None
     labeler.model.eval()

@@ -3,12 +3,24 @@ Writers for labelled results (the dictionaries of `SemanticRoleLabeler.predict_b
 lines, the CoNLL columns that `srl-eval.pl` reads, and a self-contained HTML page. Each writer
 turns one result into one complete record (a line, a block, a section), so a stream of them can
 be written as it is produced and cut only between records.
+
+A document's result (`srl_plugin.hf.documents`) is one record too, written in pieces as its
+sentences are labelled (`document_piece`): a JSON line `{"id": ..., "sentences": [...]}`, a
+CoNLL `#begin document (ID); part 000` ... `#end document` block, or an HTML section, each
+around the sentences' records as above.
 """
 
 import html
 import json
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
+from srl_plugin.hf.documents import (
+    DocumentEnd,
+    DocumentError,
+    DocumentPiece,
+    DocumentSentences,
+    DocumentStart,
+)
 from srl_plugin.hf.labels import PREDICATE_ROLE, bio_tags_to_spans, convert_bio_tags_to_conll_format
 
 FORMATS = ("jsonl", "conll", "html")
@@ -18,14 +30,18 @@ _CONLL_WIDTH = 15
 
 def json_line(result: Dict[str, Any]) -> str:
     """One JSON line, readable UTF-8 where possible, with a final newline."""
-    line = json.dumps(result, ensure_ascii=False)
+    return _json(result) + "\n"
+
+
+def _json(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
     try:
-        line.encode("utf-8")
+        text.encode("utf-8")
     except UnicodeEncodeError:
         # A lone surrogate that came in (JSON allows "\ud800") cannot be encoded as UTF-8: this
-        # line is written with ASCII escapes instead of killing the run.
-        line = json.dumps(result, ensure_ascii=True)
-    return line + "\n"
+        # value is written with ASCII escapes instead of killing the run.
+        text = json.dumps(value, ensure_ascii=True)
+    return text
 
 
 def conll_block(result: Dict[str, Any]) -> str:
@@ -75,6 +91,8 @@ _STYLE = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em;
        color: #222; background: #fff; }
 h1 { font-size: 1.3em; }
+section.document { margin: 1.5em 0 2em; }
+section.document > h2 { font-size: 1.1em; border-bottom: 2px solid #bbb; padding-bottom: 0.2em; }
 section.sentence { border-bottom: 1px solid #ddd; padding: 0.6em 0 1em; }
 p.words { font-size: 1.05em; margin: 0.2em 0 0.6em; color: #555; }
 div.frame { line-height: 2.6; margin: 0.2em 0; }
@@ -159,3 +177,47 @@ def record_writer(output_format: str) -> Tuple[str, Callable[[Dict[str, Any]], s
     if output_format == "html":
         return html_header(), html_section, html_footer()
     raise ValueError(f"unknown output format {output_format!r}: expected one of {FORMATS}")
+
+
+def document_piece(output_format: str, piece: DocumentPiece) -> str:
+    """
+    The text of one piece of a document's result (`srl_plugin.hf.documents`) in `output_format`;
+    the header and footer are `record_writer`'s. The record is complete after a `DocumentEnd`
+    or a `DocumentError`.
+
+    - jsonl: `{"id": ..., <fields>, "sentences": [` at the start, the sentences' JSON objects
+      separated by commas, `]}` and a newline at the end: one JSON line per document.
+    - conll: `#begin document (ID); part 000`, the sentences' blocks (`conll_block`), `#end
+      document`, as CoNLL-2012 files lay documents out (white space in the ID becomes `_`). A bad
+      document writes nothing, as a bad sentence does. `srl-eval.pl` reads every non-blank line
+      as a word of a sentence (it dies on `#begin document`): remove the document lines before
+      scoring, `grep -v '^#' OUTPUT`, which leaves the sentences' blocks exactly.
+    - html: a `<section class="document">` headed by the ID, the sentences' sections inside.
+    """
+    _, sentence_record, _ = record_writer(output_format)
+    if isinstance(piece, DocumentSentences):
+        if output_format == "jsonl":
+            separator = ", " if piece.first else ""
+            return separator + ", ".join(_json(sentence) for sentence in piece.sentences)
+        return "".join(sentence_record(sentence) for sentence in piece.sentences)
+    if isinstance(piece, DocumentStart):
+        document_id = piece.head["id"]
+        if output_format == "jsonl":
+            return _json(piece.head)[:-1] + ', "sentences": ['
+        if output_format == "conll":
+            return f"#begin document ({'_'.join(str(document_id).split())}); part 000\n"
+        return _html_document_start(document_id)
+    if isinstance(piece, DocumentEnd):
+        return {"jsonl": "]}\n", "conll": "#end document\n"}.get(output_format, "</section>\n")
+    if isinstance(piece, DocumentError):
+        if output_format == "html":
+            error = html.escape(piece.record["error"])
+            start = _html_document_start(piece.record["id"])
+            return f'{start}<div class="error">{error}</div>\n</section>\n'
+        return sentence_record(piece.record)
+    raise TypeError(f"not a piece of a document's result: {type(piece).__name__}")
+
+
+def _html_document_start(document_id: Any) -> str:
+    shown = html.escape(str(document_id))
+    return f'<section class="document" data-id="{shown}">\n<h2>{shown}</h2>\n'

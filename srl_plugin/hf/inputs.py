@@ -125,9 +125,7 @@ def read_line(line: Union[str, bytes], jsonl: bool) -> Tuple[str, Item]:
             text = line.decode("utf-8")
         except UnicodeDecodeError as error:
             text = line.decode("utf-8", errors="replace").rstrip("\r\n")
-            return text, UnreadableLine(
-                f"line is not valid UTF-8 (byte {line[error.start]:#04x} at offset {error.start})"
-            )
+            return text, UnreadableLine(f"line is {not_utf8(line, error)}")
     else:
         text = line
     text = text.rstrip("\r\n")
@@ -140,3 +138,8 @@ def read_line(line: Union[str, bytes], jsonl: bool) -> Tuple[str, Item]:
     if not isinstance(value, dict):
         return text, UnreadableLine(f"line must be a JSON object, not {type(value).__name__}")
     return text, value
+
+
+def not_utf8(data: bytes, error: UnicodeDecodeError) -> str:
+    """What is wrong with bytes that are not UTF-8: `not valid UTF-8 (byte 0xff at offset 3)`."""
+    return f"not valid UTF-8 (byte {data[error.start]:#04x} at offset {error.start})"

@@ -4,10 +4,10 @@
 It is also the engine of the AllenNLP `hf_srl` predictor, the pipeline, `srl-label` and Ray:
 batching across predicates and sentences (sorted by length, so batches carry little padding)
 lives here; each head's output path lives in the module named after it (`tagging`,
-`predicates`), the alignment and windowing in `frames`.
+`predicates`), the alignment and windowing in `frames`, what runs the model's arithmetic (torch
+or ONNX Runtime, fp32 or int8, threads) in `runtimes`.
 """
 
-import contextlib
 import itertools
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -20,10 +20,17 @@ from srl_plugin.hf.frames import (
     sentence_frames,
     wordpiece_frame,
 )
-from srl_plugin.hf.fusion import encode_sentences, label_shared
 from srl_plugin.hf.inputs import Item, Request, parse_item
 from srl_plugin.hf.outputs import frame_result, sentence_result
 from srl_plugin.hf.predicates import PredicateLabels
+from srl_plugin.hf.runtimes import (
+    OnnxRuntimeRunner,
+    TorchRunner,
+    check_runtime,
+    import_onnxruntime,
+    precision_of,
+    set_threads,
+)
 from srl_plugin.hf.tagging import FrameTags, tag_frames
 from srl_plugin.hf.tokenization import Aligner
 
@@ -58,8 +65,19 @@ class SemanticRoleLabeler:
     batch_size : `int`, optional (default = `64`)
         Frames (sentence, predicate pairs) per forward pass.
     autocast_dtype : `torch.dtype`, optional
-        `torch.bfloat16` or `torch.float16` to run the encoder under autocast on a GPU.
-        Decoding always runs in float32.
+        `torch.bfloat16` or `torch.float16` to run the encoder under autocast on a GPU (the
+        same as `precision="bf16"` / `"fp16"`). Decoding always runs in float32.
+    runtime : `str`, optional (default = `"torch"`)
+        `torch`, or `onnxruntime` to run the ONNX form in `onnx_folder` (`srl-onnx`; the
+        `onnx` extra): `model` then only tells its config, labels and heads.
+    precision : `str`, optional (default = `"fp32"`)
+        `fp32`; `int8` on CPU (torch: the model's linear layers are quantized in place; ONNX
+        Runtime: the int8 graphs); `bf16` / `fp16` under autocast on a GPU (torch).
+    threads : `int`, optional
+        CPU threads: torch's (`torch.set_num_threads`, process-wide) and ONNX Runtime's
+        intra-op threads; default each library's own choice.
+    onnx_folder : `str`, optional
+        The export's `onnx/` folder, for `runtime="onnxruntime"` (`from_pretrained` finds it).
     """
 
     def __init__(
@@ -69,16 +87,42 @@ class SemanticRoleLabeler:
         device: Optional[Union[str, torch.device]] = None,
         batch_size: int = 64,
         autocast_dtype: Optional[torch.dtype] = None,
+        runtime: str = "torch",
+        precision: Optional[str] = None,
+        threads: Optional[int] = None,
+        onnx_folder: Optional[str] = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, not {batch_size}")
+        if precision is None:
+            precision = precision_of(autocast_dtype)
+        elif autocast_dtype is not None and precision != precision_of(autocast_dtype):
+            raise ValueError(f"autocast_dtype {autocast_dtype} contradicts precision {precision}")
         self.model = model
         self.aligner = aligner
-        if device is not None:
-            self.model.to(device)
         self.batch_size = batch_size
-        self.autocast_dtype = autocast_dtype
+        self.runtime = runtime
+        self.precision = precision
         self.max_wordpieces = config_max_wordpieces(model.config)
+        self.runner: Union[TorchRunner, OnnxRuntimeRunner]
+        if runtime == "onnxruntime":
+            check_runtime(runtime, precision, torch.device(device or "cpu").type)
+            if onnx_folder is None:
+                raise ValueError("runtime onnxruntime needs the export's onnx_folder (srl-onnx)")
+            from srl_plugin.hf.checkpoints.onnx_export import read_manifest_file
+
+            manifest = read_manifest_file(onnx_folder, precision)
+            set_threads(threads)
+            self.runner = OnnxRuntimeRunner(
+                onnx_folder, manifest, precision, threads, str(device or "cpu")
+            )
+        else:
+            target = torch.device(device) if device is not None else self.model_device
+            check_runtime(runtime, precision, target.type)
+            if device is not None:
+                self.model.to(device)
+            set_threads(threads)
+            self.runner = TorchRunner(model, precision)
 
     @classmethod
     def from_pretrained(
@@ -87,17 +131,53 @@ class SemanticRoleLabeler:
         device: Optional[Union[str, torch.device]] = None,
         batch_size: int = 64,
         autocast_dtype: Optional[torch.dtype] = None,
+        runtime: str = "torch",
+        precision: Optional[str] = None,
+        threads: Optional[int] = None,
     ) -> "SemanticRoleLabeler":
-        """Loads an export folder written by the plugin (the callback or `srl-export`)."""
-        from srl_plugin.hf.checkpoints.export import read_export
+        """
+        Loads an export folder written by the plugin (the callback or `srl-export`); with
+        `runtime="onnxruntime"`, its ONNX form (`srl-onnx`), without reading the torch weights.
+        """
+        from srl_plugin.hf.checkpoints.export import read_aligner, read_export
         from srl_plugin.hf.checkpoints.hub import resolve_model_dir
 
-        model, aligner = read_export(resolve_model_dir(directory))
-        return cls(model, aligner, device, batch_size, autocast_dtype)
+        directory = resolve_model_dir(directory)
+        precision = precision or precision_of(autocast_dtype)
+        check_runtime(runtime, precision, torch.device(device or "cpu").type)
+        if runtime != "onnxruntime":
+            model, aligner = read_export(directory)
+            return cls(
+                model, aligner, device, batch_size, autocast_dtype, runtime, precision, threads
+            )
+        from srl_plugin.hf.checkpoints.onnx_export import (
+            onnx_folder,
+            onnx_model_skeleton,
+            read_manifest,
+        )
+
+        import_onnxruntime()  # a missing extra first: `srl-onnx` would need it too
+        model = onnx_model_skeleton(directory, read_manifest(directory, precision))
+        return cls(
+            model,
+            read_aligner(directory),
+            device,
+            batch_size,
+            autocast_dtype,
+            runtime,
+            precision,
+            threads,
+            onnx_folder(directory),
+        )
+
+    @property
+    def model_device(self) -> torch.device:
+        return next(self.model.parameters()).device
 
     @property
     def device(self) -> torch.device:
-        return next(self.model.parameters()).device
+        """Where the labeler's input tensors go: the model's device (CPU for ONNX Runtime)."""
+        return self.runner.device
 
     def predict(self, item: Item) -> Dict[str, Any]:
         """The frames of one item (see `parse_item`): `{"words": [...], "verbs": [...]}`."""
@@ -288,13 +368,7 @@ class SemanticRoleLabeler:
         )
         for row, key in enumerate(keys):
             rows[row, : len(key)] = shared[key]
-        with torch.no_grad(), self._autocast():
-            return label_shared(self.model, rows, attention_mask, token_type_ids)
-
-    def _autocast(self) -> Any:
-        if self.autocast_dtype is not None and self.device.type == "cuda":
-            return torch.autocast(device_type="cuda", dtype=self.autocast_dtype)
-        return contextlib.nullcontext()
+        return self.runner.label(rows, attention_mask, token_type_ids)
 
     def tensors(
         self, frames: Sequence[WordpieceFrame]
@@ -315,19 +389,30 @@ class SemanticRoleLabeler:
     def encode(self, frames: Sequence[WordpieceFrame]) -> Tuple[torch.Tensor, Any]:
         """
         A fused model's shared encodings and predicate logits of sentence windows
-        (`fusion.encode_sentences`), without gradients and under the labeler's autocast.
+        (`fusion.encode_sentences`), by the labeler's runtime and precision, without gradients.
         """
         input_ids, attention_mask, _ = self.tensors(frames)
-        with torch.no_grad(), self._autocast():
-            return encode_sentences(self.model, input_ids, attention_mask)
+        return self.runner.encode(input_ids, attention_mask)
 
     def forward(self, frames: Sequence[WordpieceFrame]) -> Any:
         """
         The model's output (`logits`, `predicate_logits`) on one batch of frames, padded by
-        `tensors`, without gradients and under the labeler's autocast.
+        `tensors`, by the labeler's runtime and precision, without gradients.
         """
-        input_ids, attention_mask, token_type_ids = self.tensors(frames)
-        with torch.no_grad(), self._autocast():
-            return self.model(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            )
+        return self.runner.forward(*self.tensors(frames))
+
+    def label_documents(
+        self, documents: Iterable[Any], chunk_size: int = DEFAULT_CHUNK_SIZE
+    ) -> Iterator[Dict[str, Any]]:
+        """
+        Labels documents of any length (text strings, or records `{"id": ..., "text": ...}`
+        whose other fields are kept), yielding one result per document, in order: `{"id": ...,
+        "sentences": [{"start", "end", "words", "word_offsets", "verbs"}, ...]}` with every
+        offset into the document, or `{"id": ..., "error": "..."}` for a bad one. Sentences are
+        labelled `chunk_size` at a time across documents; a string's id is its 1-based position.
+        See `srl_plugin.hf.documents`, whose `label_document_pieces` streams a document's result
+        in pieces instead of holding it whole.
+        """
+        from srl_plugin.hf.documents import label_documents
+
+        return label_documents(self, documents, chunk_size)

@@ -1,51 +1,111 @@
-"""Raw sentences to words, without spaCy, keeping each word's character offsets."""
+"""
+Raw text to sentences and words, keeping character offsets: the project's one sentence segmenter
+(`sentence_spans`, sentencex) and one word splitter (`word_spans`, spaCy's rule-based English
+tokenizer, no model). Both were chosen by measurement against EWT's gold sentences and words
+(`benchmarks/segmentation.py`, benchmarks/README.md "Documents").
+"""
 
-import re
+import functools
 import unicodedata
-from typing import List, Tuple
+from typing import Any, List, Tuple
 
-# Words of a raw sentence: clitics split as in the Penn Treebank ("do n't", "it 's"), runs of
-# letters/digits (with inner hyphens or dots) and single punctuation marks.
-_WORD = re.compile(
-    r"\w+(?=n't\b)|n't\b|'(?:s|re|ve|ll|d|m)\b|\w+(?:[-.]\w+)*|[^\w\s]", re.IGNORECASE
-)
+# Runs of punctuation that EWT keeps as one word ("!!!", "?!", "....", "=====", "$$$") and spaCy's
+# default rules split into single marks: the one rule added to spaCy's English tokenizer.
+PUNCTUATION_RUNS = [
+    r"[!?]{2,}",
+    r"\.{2,}",
+    r"\*{2,}",
+    r"={2,}",
+    r"_{2,}",
+    r"-{2,}",
+    r"~{2,}",
+    r"\+{2,}",
+    r"#{2,}",
+    r">{2,}",
+    r"<{2,}",
+    r"\${2,}",
+]
+
+# Characters that BERT-style tokenizers drop: control, format (zero-width), surrogate, private
+# use and unassigned.
+_DROPPED = ("Cc", "Cf", "Cs", "Co", "Cn")
+
+
+@functools.lru_cache(maxsize=None)
+def word_tokenizer() -> Any:
+    """
+    spaCy's blank English tokenizer (rules only, nothing downloaded) with `PUNCTUATION_RUNS`
+    kept whole: the word splitter of raw text everywhere in the project.
+    """
+    import spacy
+    from spacy.util import compile_prefix_regex, compile_suffix_regex
+
+    nlp = spacy.blank("en")
+    tokenizer: Any = nlp.tokenizer
+    tokenizer.prefix_search = compile_prefix_regex(
+        PUNCTUATION_RUNS + list(nlp.Defaults.prefixes or ())
+    ).search
+    tokenizer.suffix_search = compile_suffix_regex(
+        PUNCTUATION_RUNS + list(nlp.Defaults.suffixes or ())
+    ).search
+    return tokenizer
 
 
 def split_words(sentence: str) -> List[str]:
-    """
-    Splits a raw sentence into words without spaCy: control and format characters are dropped
-    (as BERT's tokenizer does), each CJK ideograph is a word (as in BERT), clitics and
-    punctuation are split off Penn Treebank style.
-    """
+    """The words of a raw sentence (see `word_spans`)."""
     return [word for word, _, _ in word_spans(sentence)]
 
 
-def word_spans(sentence: str) -> List[Tuple[str, int, int]]:
+def word_spans(text: str) -> List[Tuple[str, int, int]]:
     """
-    The words of `split_words` with their character offsets: `(word, start, end)`, where
-    `sentence[start:end]` is the word as written. It equals the word unless a dropped control or
-    format character (e.g. a zero-width space) stood inside it; the offsets then cover it too.
+    The words of raw text with their character offsets: `(word, start, end)`, where
+    `text[start:end]` is the word as written. Words are `word_tokenizer`'s tokens (clitics split
+    Penn Treebank style, "do n't"; URLs, e-mail addresses, emoticons and numbers kept whole);
+    control and format characters are dropped from the word (as BERT's tokenizer does; the
+    offsets still cover them), and each CJK character is a word of its own (as in BERT).
     """
-    kept: List[str] = []
-    # For each character of `kept`, the position in `sentence` it came from.
-    origin: List[int] = []
-    for position, character in enumerate(sentence):
-        category = unicodedata.category(character)
-        if character.isspace():
-            kept.append(" ")
-            origin.append(position)
-        elif category in ("Cc", "Cf", "Cs", "Co", "Cn"):
+    spans: List[Tuple[str, int, int]] = []
+    for token in word_tokenizer()(text):
+        if token.is_space:
             continue
-        elif _is_cjk(character):
-            kept.append(f" {character} ")
-            origin.extend([position] * 3)
-        else:
-            kept.append(character)
-            origin.append(position)
-    return [
-        (match.group(), origin[match.start()], origin[match.end() - 1] + 1)
-        for match in _WORD.finditer("".join(kept))
-    ]
+        pieces: List[Tuple[str, int, int]] = []
+        for position, character in enumerate(token.text, token.idx):
+            if unicodedata.category(character) in _DROPPED:
+                continue
+            if pieces and not _is_cjk(character) and not _is_cjk(pieces[-1][0][-1]):
+                # The word goes on (over any dropped character: the offsets cover it).
+                word, begin, _ = pieces[-1]
+                pieces[-1] = (word + character, begin, position + 1)
+            else:
+                pieces.append((character, position, position + 1))
+        for word, begin, end in pieces:
+            if word.strip():
+                spans.append((word, begin, end))
+    return spans
+
+
+def sentence_spans(text: str) -> List[Tuple[int, int]]:
+    """
+    The sentences of raw text as `(start, end)` character offsets, without the whitespace around
+    them, found by sentencex (Wikimedia's rule-based segmenter: the highest boundary precision on
+    EWT's documents, `benchmarks/segmentation.py`). A paragraph break ends a sentence. Text
+    without a non-space character has no sentences.
+    """
+    from sentencex import segment
+
+    spans: List[Tuple[int, int]] = []
+    position = 0
+    for piece in segment("en", text):
+        stripped = piece.strip()
+        if not stripped:
+            position += len(piece) if text.startswith(piece, position) else 0
+            continue
+        start = text.find(stripped, position)
+        if start < 0:  # sentencex returned text that is not the input's: never seen
+            raise ValueError(f"the segmenter changed the text of a sentence: {stripped[:40]!r}")
+        position = start + len(stripped)
+        spans.append((start, position))
+    return spans
 
 
 def _is_cjk(character: str) -> bool:

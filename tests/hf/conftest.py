@@ -1,3 +1,6 @@
+import glob
+import os
+
 import pytest
 import torch
 from transformers import BertConfig
@@ -29,3 +32,15 @@ def tiny_export(labeler, tmp_path_factory) -> str:
     """The `labeler` fixture's model as an export folder (built in seconds, no training)."""
     directory = str(tmp_path_factory.mktemp("tiny_export") / "export")
     return write_export(labeler.model, labeler.aligner, directory, "# tiny test export\n")
+
+
+@pytest.fixture(scope="session")
+def srl_eval_pl() -> str:
+    """allennlp-models' `srl-eval.pl` (the AllenNLP environment only)."""
+    import allennlp_models
+
+    found = glob.glob(
+        os.path.join(os.path.dirname(allennlp_models.__file__), "**", "srl-eval.pl"), recursive=True
+    )
+    assert found, "allennlp-models ships no srl-eval.pl"
+    return found[0]

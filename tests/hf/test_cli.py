@@ -2,14 +2,13 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from tests import EWT_SAMPLE, PROJECT_ROOT
+from tests.cli import interrupted_srl_label
 from tests.conll import read_conll_sentences
 
 
@@ -109,28 +108,15 @@ def test_interrupted_run_leaves_complete_lines_and_resumes(tiny_export, sentence
     full = srl_label(tiny_export, text, "--chunk-size", "16")
     assert full.returncode == 0
     output = tmp_path / "out.jsonl"
-    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), OMP_NUM_THREADS="1")
-    args = [tiny_export, text, "-o", output, "--chunk-size", "16"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "srl_plugin.hf.cli.label", *map(str, args)],
-        env=env,
-        stderr=subprocess.PIPE,
-        cwd=str(PROJECT_ROOT),
-    )
-    deadline = time.time() + 120
-    while time.time() < deadline and (not output.exists() or output.stat().st_size < 20000):
-        time.sleep(0.05)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr.decode()
-    assert "Resume with:" in stderr.decode() and "--resume" in stderr.decode()
+    stderr = interrupted_srl_label([tiny_export, text, "--chunk-size", "16"], output, 20000)
+    assert "Resume with:" in stderr and "--resume" in stderr
     partial = output.read_bytes()
     assert partial.endswith(b"\n")
     done = json_lines(partial)
     assert 0 < len(done) < len(sentences) * 40
     # A crash mid-write leaves half a line: --resume cuts it off and goes on from there.
     output.write_bytes(partial + b'{"words": ["half')
-    resumed = srl_label(*args, "--resume")
+    resumed = srl_label(tiny_export, text, "-o", output, "--chunk-size", "16", "--resume")
     assert resumed.returncode == 0, resumed.stderr.decode()
     assert output.read_bytes() == full.stdout
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent
-SCRIPTS = ["srl-label", "srl-fit-predicates", "srl-export", "srl-import"]
+SCRIPTS = ["srl-label", "srl-fit-predicates", "srl-export", "srl-import", "srl-onnx"]
 RAY_COMMAND = [sys.executable, "-m", "srl_plugin.hf.cli.ray"]
 
 
@@ -47,6 +47,8 @@ def test_console_script_runs(script, tmp_path):
         ("srl-fit-predicates", ["nowhere", "data.conll", "--output", "out"], "no such"),
         ("srl-export", ["missing.tar.gz", "out"], ""),
         ("srl-import", ["nowhere", "out.tar.gz"], ""),
+        ("srl-onnx", ["nowhere"], "'nowhere' is not an export folder"),
+        ("srl-label", ["export", "input.txt", "--runtime", "tvm"], "invalid choice: 'tvm'"),
         ("ray", ["nowhere", "input.txt", "out"], ""),
     ],
 )

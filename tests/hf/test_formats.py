@@ -3,13 +3,11 @@ The output formats against the real tools: CoNLL output scored by allennlp-model
 `srl-eval.pl` (perl), and the HTML page rendered by a real headless Chromium.
 """
 
-import glob
 import html
 import importlib.util
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -20,17 +18,7 @@ from srl_plugin.hf.labels import bio_tags_to_spans
 from srl_plugin.hf.srl_eval import count_bio_batch
 from tests import EWT_SAMPLE, PROJECT_ROOT
 from tests.conll import read_conll_sentences
-
-
-@pytest.fixture(scope="module")
-def srl_eval_pl() -> str:
-    import allennlp_models
-
-    found = glob.glob(
-        os.path.join(os.path.dirname(allennlp_models.__file__), "**", "srl-eval.pl"), recursive=True
-    )
-    assert found, "allennlp-models ships no srl-eval.pl"
-    return found[0]
+from tests.hf.browser import chromium
 
 
 # The script ships with allennlp-models, and trained_run needs AllenNLP: its environment only.
@@ -89,15 +77,6 @@ def test_conll_output_scored_by_srl_eval_pl_equals_python_f1(srl_eval_pl, traine
     assert float(overall.group(6)) == pytest.approx(100 * f1, abs=0.005)
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)  # type: ignore
-    if os.environ.get("SRL_PLUGIN_REQUIRE_BROWSER"):
-        pytest.fail("no chromium: run `make browser` (apt-get install chromium)")
-    pytest.skip("no chromium (make browser installs it; CI requires it)")
-
-
 def test_html_page_in_a_headless_browser(labeler, tmp_path):
     sentences = [
         "The man said it was over because he wanted to go .",
@@ -114,7 +93,7 @@ def test_html_page_in_a_headless_browser(labeler, tmp_path):
     assert len(expected_spans) > 5
     page = tmp_path / "page.html"
     page.write_text(render_html(results, title="srl_plugin test"), encoding="utf-8")
-    browser = _chromium()
+    browser = chromium()
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
     dom = subprocess.run(
         [browser, *flags, "--dump-dom", page.as_uri()],

@@ -2,10 +2,10 @@ import pytest
 
 from srl_plugin.hf.inputs import parse_item
 from srl_plugin.hf.outputs import frame_result
-from srl_plugin.hf.words import split_words, word_spans
+from srl_plugin.hf.words import sentence_spans, split_words, word_spans
 
 
-def test_split_words_without_spacy():
+def test_split_words_keeps_what_ewt_keeps_whole():
     assert split_words("I don't think it's 3.5 km.") == [
         "I",
         "do",
@@ -17,9 +17,58 @@ def test_split_words_without_spacy():
         "km",
         ".",
     ]
+    # URLs, e-mail addresses, emoticons, numbers and punctuation runs are one word each, as in
+    # EWT (the regex this replaced split every one of them).
+    assert split_words(
+        "Yes!!! See you at 10:30 :-) or mail me@example.com ... U.S. $1,000 ====="
+    ) == [
+        "Yes",
+        "!!!",
+        "See",
+        "you",
+        "at",
+        "10:30",
+        ":-)",
+        "or",
+        "mail",
+        "me@example.com",
+        "...",
+        "U.S.",
+        "$",
+        "1,000",
+        "=====",
+    ]
     assert split_words("我们去北京") == ["我", "们", "去", "北", "京"]
     assert split_words("bad\x00con\x07trol") == ["badcontrol"]
     assert split_words("Привет, мир!") == ["Привет", ",", "мир", "!"]
+    assert split_words(" \u200b \t\n") == []
+
+
+def test_word_offsets_are_the_words_as_written():
+    text = "  Visit\u200bus at http://www.example.com/a?b=1 now!!!\n\nok"
+    spans = word_spans(text)
+    assert [word for word, _, _ in spans] == [
+        "Visitus",
+        "at",
+        "http://www.example.com/a?b=1",
+        "now",
+        "!!!",
+        "ok",
+    ]
+    for word, start, end in spans:
+        assert text[start:end].replace("\u200b", "") == word
+
+
+def test_sentences_of_a_document_are_found_with_their_offsets():
+    text = "  Hello there Mr. Smith. How are you?  I am fine.\n\nA new paragraph  "
+    spans = sentence_spans(text)
+    assert [text[start:end] for start, end in spans] == [
+        "Hello there Mr. Smith.",
+        "How are you?",
+        "I am fine.",
+        "A new paragraph",
+    ]
+    assert sentence_spans(" \n\t ") == []
 
 
 @pytest.mark.parametrize(
@@ -114,15 +163,20 @@ RAW = "Prices rose :-RRB- to $$$ at http://www.example.com/a today ."
 
 
 def test_raw_text_spans_are_the_sentences_own_characters():
-    words = split_words(RAW)
-    offsets = [(start, end) for _, start, end in word_spans(RAW)]
-    dollars = [i for i, word in enumerate(words) if word == "$"]
-    smiley = [i for i, word in enumerate(words) if word == "RRB"][0]
-    url = [i for i, word in enumerate(words) if word == "http"][0]
+    # Words as a splitter that splits runs and URLs would give them ("$ $ $", "http :"): the
+    # spans' text is still the sentence's own characters, not the words joined by spaces.
+    words = ["Prices", "rose", ":", "-RRB-", "to", "$", "$", "$", "at", "http", ":", "today", "."]
+    offsets, position = [], 0
+    for word in words:
+        start = RAW.index(word, position)
+        offsets.append((start, start + len(word)))
+        position = start + len(word)
+    offsets[10] = (offsets[10][0], RAW.index(" today"))  # ":" ends where the URL ends
+    dollars = [5, 6, 7]
     tags = ["O"] * len(words)
-    tags[dollars[0]], tags[dollars[1]], tags[dollars[2]] = "B-V", "I-V", "I-V"
-    tags[smiley - 2 : smiley + 2] = ["B-ARG1", "I-ARG1", "I-ARG1", "I-ARG1"]
-    tags[url : url + 7] = ["B-ARGM-LOC"] + ["I-ARGM-LOC"] * 6
+    tags[5], tags[6], tags[7] = "B-V", "I-V", "I-V"
+    tags[2:4] = ["B-ARG1", "I-ARG1"]
+    tags[9:11] = ["B-ARGM-LOC", "I-ARGM-LOC"]
     raw = frame_result(words, dollars, tags, offsets=offsets, text=RAW)
     assert raw["verb"] == "$$$"
     assert [a["text"] for a in raw["arguments"]] == [":-RRB-", "http://www.example.com/a"]
@@ -131,20 +185,22 @@ def test_raw_text_spans_are_the_sentences_own_characters():
     # Words given as a list keep the joined form.
     given = frame_result(words, dollars, tags)
     assert given["verb"] == "$ $ $"
-    assert given["arguments"][0]["text"] == ": - RRB -"
+    assert given["arguments"][0]["text"] == ": -RRB-"
 
 
 def test_labeler_gives_raw_text_as_written(labeler):
     words = split_words(RAW)
-    dollars = [i for i, word in enumerate(words) if word == "$"]
+    dollars = words.index("$$$")
     raw = labeler.predict({"sentence": RAW, "predicates": [dollars]})
     assert raw["verbs"][0]["verb"] == "$$$"
     for argument in raw["verbs"][0]["arguments"]:
         assert argument["text"] == RAW[argument["char_start"] : argument["char_end"]]
-    given = labeler.predict({"tokens": words, "predicates": [dollars]})
+    given = labeler.predict({"tokens": ["$", "$", "$", "rose"], "predicates": [[0, 1, 2]]})
     assert given["verbs"][0]["verb"] == "$ $ $"
     for argument in given["verbs"][0]["arguments"]:
-        assert argument["text"] == " ".join(words[argument["start"] : argument["end"] + 1])
+        assert argument["text"] == " ".join(
+            ["$", "$", "$", "rose"][argument["start"] : argument["end"] + 1]
+        )
 
 
 def test_predicates_of_later_windows_are_found_at_their_own_positions(labeler):

@@ -7,6 +7,7 @@ cannot read it through `from_pretrained`, so we never leave that to transformers
 (1.13+), and with a tensors-only unpickler before.
 """
 
+import hashlib
 import os
 import pickle
 from typing import Any, Callable, Dict
@@ -127,6 +128,15 @@ def load_torch_weights(path: str) -> Dict[str, torch.Tensor]:
     ):
         raise CheckpointError(f"{path}: expected a state dict of tensors")
     return dict(state)
+
+
+def file_sha256(path: str) -> str:
+    """The sha256 of a file's bytes, read in blocks (a weights file of any size)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as whole_file:
+        for block in iter(lambda: whole_file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def weights_file(directory: str) -> str:

@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any, Callable, List, NoReturn, Optional
 
-from srl_plugin.hf.corpus import DTYPES
+from srl_plugin.hf.runtimes import PRECISIONS, RUNTIMES
 
 # Exit statuses.
 BAD_INPUT = 2
@@ -61,14 +61,44 @@ def add_batching_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_device_arguments(parser: argparse.ArgumentParser, device: bool = True) -> None:
-    """`--device` and `--dtype` (the encoder's precision)."""
+    """
+    `--device`, `--runtime`, `--precision` (also `--dtype`, its older name; both set
+    `args.precision` and `args.dtype`) and `--threads`.
+    """
     if device:
         parser.add_argument(
             "--device", default=None, help="cpu, cuda or cuda:N (default: cuda if any)"
         )
     parser.add_argument(
-        "--dtype", choices=tuple(DTYPES), default="fp32", help="encoder precision (bf16/fp16: GPU)"
+        "--runtime",
+        choices=RUNTIMES,
+        default="torch",
+        help="torch, or onnxruntime for the export's ONNX form (srl-onnx EXPORT; the onnx "
+        "extra)",
     )
+    parser.add_argument(
+        "--precision",
+        "--dtype",
+        choices=PRECISIONS,
+        default="fp32",
+        action=_Precision,
+        help="fp32; int8 (CPU, dynamic quantization); bf16/fp16 (GPU autocast, torch)",
+    )
+    parser.set_defaults(dtype="fp32")
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        default=None,
+        help="CPU threads of the runtime (default: the library's choice)",
+    )
+
+
+class _Precision(argparse.Action):
+    """Stores `--precision` / `--dtype` as both `precision` and `dtype` (the older name)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        setattr(namespace, "precision", values)
+        setattr(namespace, "dtype", values)
 
 
 def run_command(prog: str, command: Callable[..., Optional[int]], *args: Any) -> int:

@@ -38,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("output_dir", help="folder for the JSON lines files")
     parser.add_argument("--input-format", choices=("text", "jsonl"), default="text")
     parser.add_argument(
+        "--documents",
+        action="store_true",
+        help='each line (text, or a JSONL record {"id": ..., "text": ...}) is a document: one '
+        "output line per document, as srl-label --documents writes it (text lines get id null)",
+    )
+    parser.add_argument(
         "--workers", type=positive_int, default=1, help="labeler instances (models)"
     )
     parser.add_argument("--gpus-per-worker", type=float, default=0)
@@ -69,8 +75,11 @@ def _run(args: argparse.Namespace) -> None:
         fn_constructor_kwargs={
             "export": args.export,
             "batch_size": args.batch_size,
-            "dtype": args.dtype,
+            "precision": args.precision,
+            "runtime": args.runtime,
+            "threads": args.threads,
             "input_format": args.input_format,
+            "documents": args.documents,
         },
         batch_size=args.chunk_size,
         concurrency=args.workers,
