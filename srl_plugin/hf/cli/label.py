@@ -2,7 +2,8 @@
 `srl-label`: label a text or JSONL file (or stdin) with an export, without AllenNLP.
 
     srl-label EXPORT INPUT [-o OUTPUT] [--format jsonl|conll|html] [--documents] [--batch-size N]
-              [--device cpu|cuda] [--dtype bf16|fp16|fp32] [--resume] [--quiet]
+              [--device cpu|cuda] [--runtime torch|onnxruntime] [--precision fp32|int8|bf16|fp16]
+              [--threads N] [--resume] [--quiet]
 
 The input is read and labelled in chunks (`SemanticRoleLabeler.label_stream`) and each result is
 written, whole, as soon as its chunk is done: memory stays flat whatever the input's size, and
