@@ -6,6 +6,7 @@ tokenizer, no model). Both were chosen by measurement against EWT's gold sentenc
 """
 
 import functools
+import re
 import unicodedata
 from typing import Any, List, Tuple
 
@@ -29,6 +30,7 @@ PUNCTUATION_RUNS = [
 # Characters that BERT-style tokenizers drop: control, format (zero-width), surrogate, private
 # use and unassigned.
 _DROPPED = ("Cc", "Cf", "Cs", "Co", "Cn")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @functools.lru_cache(maxsize=None)
@@ -65,7 +67,9 @@ def word_spans(text: str) -> List[Tuple[str, int, int]]:
     offsets still cover them), and each CJK character is a word of its own (as in BERT).
     """
     spans: List[Tuple[str, int, int]] = []
-    for token in word_tokenizer()(text):
+    # spaCy hashes words as UTF-8, which a lone surrogate (JSON allows "\ud800") cannot be: it
+    # becomes a zero-width space, one character as well (offsets stay) and dropped below too.
+    for token in word_tokenizer()(_SURROGATE.sub("\u200b", text)):
         if token.is_space:
             continue
         pieces: List[Tuple[str, int, int]] = []

@@ -42,6 +42,8 @@ def test_split_words_keeps_what_ewt_keeps_whole():
     assert split_words("bad\x00con\x07trol") == ["badcontrol"]
     assert split_words("Привет, мир!") == ["Привет", ",", "мир", "!"]
     assert split_words(" \u200b \t\n") == []
+    # A lone surrogate (JSON allows "\ud800") is dropped like a control character.
+    assert word_spans("broken\ud800here \udfff .") == [("brokenhere", 0, 11), (".", 14, 15)]
 
 
 def test_word_offsets_are_the_words_as_written():
