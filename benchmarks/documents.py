@@ -162,10 +162,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each way")
     parser.add_argument("--max-documents", type=int, help="that many documents, spread evenly")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--segment-window",
+        type=int,
+        help="sub-words a frame of a found sentence reads (default the labeler's; 0: all)",
+    )
     args = parser.parse_args()
     setup_environment(threads=1)
 
-    from srl_plugin.hf.labeler import SemanticRoleLabeler
+    from srl_plugin.hf.labeler import DEFAULT_SEGMENT_WINDOW, SemanticRoleLabeler
+
+    window = DEFAULT_SEGMENT_WINDOW if args.segment_window is None else args.segment_window
 
     dev = split_path(args.data, "dev")
     detokenizer = Detokenizer("moses")
@@ -174,7 +181,9 @@ def main() -> None:
     lines = [sentence.text for sentence in sentences]
     # Where each line's sentence starts in its document.
     shift = [start for document in documents for start in document.starts]
-    labeler = SemanticRoleLabeler.from_pretrained(args.export, batch_size=args.batch_size)
+    labeler = SemanticRoleLabeler.from_pretrained(
+        args.export, batch_size=args.batch_size, segment_window=window or None
+    )
     labeler.model.eval()
     records = [{"id": document.name, "text": document.text} for document in documents]
     # The control: the documents path on the gold sentences, each a document of its own.
@@ -217,7 +226,7 @@ def main() -> None:
     print(
         f"export: {shown(args.export)}; data: {shown(dev)} ({len(documents)} documents, "
         f"{len(lines)} gold sentences, {sum(len(d.text) for d in documents):,} characters); "
-        f"fastest of {args.repeats} interleaved runs\n"
+        f"segment window {window or 'none'}; fastest of {args.repeats} interleaved runs\n"
     )
     rows = []
     for label, form in [

@@ -189,7 +189,7 @@ class SemanticRoleLabelerComponent:
                     raise ValueError(self._no_predicate_head())
                 words = [doc[i].text for i in tokens]
                 offsets = [(doc[i].idx, doc[i].idx + len(doc[i].text)) for i in tokens]
-                request = Request(words, predicates, offsets, doc.text)
+                request = Request(words, predicates, offsets, doc.text, segmented=True)
                 sentences.append((position, tokens, request))
         frames: List[List[Dict[str, Any]]] = [[] for _ in docs]
         for begin in range(0, len(sentences), SENTENCES_PER_CALL):

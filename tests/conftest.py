@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import EWT_SAMPLE
+from tests import EWT_SAMPLE, SENSES_FIXTURE
 from tests.cli import TINY_CONFIG, allennlp_command, tiny_config_vars, train_tiny
 
 
@@ -15,6 +15,16 @@ def tiny_bert(tmp_path_factory) -> str:
     from tests.tiny_bert import conll_words, make_tiny_bert
 
     return make_tiny_bert(str(tmp_path_factory.mktemp("tiny_bert")), conll_words(str(EWT_SAMPLE)))
+
+
+@pytest.fixture(scope="session")
+def senses_bert(tmp_path_factory) -> str:
+    """A tiny BERT checkpoint whose vocabulary covers the senses fixture (whole words)."""
+    from tests.tiny_bert import conll_words, make_tiny_bert
+
+    return make_tiny_bert(
+        str(tmp_path_factory.mktemp("senses_bert")), conll_words(str(SENSES_FIXTURE))
+    )
 
 
 @pytest.fixture(scope="session")
@@ -97,6 +107,29 @@ def trained_run(tmp_path_factory):
     result = train_tiny(checkpoint, str(output), '{"trainer.num_epochs": 6}')
     assert result.returncode == 0, result.stderr[-3000:]
     shutil.rmtree(checkpoint)
+    return output
+
+
+@pytest.fixture(scope="session")
+def senses_run(tmp_path_factory):
+    """
+    One real `allennlp train` run of the tiny config on the senses fixture (data with rolesets:
+    the model gets a sense head), from a tiny BERT saved as safetensors. Returns the
+    serialization folder.
+    """
+    from tests.tiny_bert import conll_words, make_tiny_bert
+
+    root = tmp_path_factory.mktemp("senses")
+    checkpoint = make_tiny_bert(
+        str(root / "base"), conll_words(str(SENSES_FIXTURE)), safetensors=True
+    )
+    output = root / "run"
+    data = {
+        "SRL_TRAIN_DATA_PATH": str(SENSES_FIXTURE),
+        "SRL_VALIDATION_DATA_PATH": str(SENSES_FIXTURE),
+    }
+    result = train_tiny(checkpoint, str(output), '{"trainer.num_epochs": 4}', extra_env=data)
+    assert result.returncode == 0, result.stderr[-3000:]
     return output
 
 

@@ -663,3 +663,22 @@ def test_written_archives_and_exports_have_the_umasks_modes(srl_bert_archive, tm
     for name in os.listdir(export):
         assert stat.S_IMODE(os.stat(os.path.join(export, name)).st_mode) == 0o644, name
     assert sorted(os.listdir(tmp_path)) == ["export", "model.tar.gz"]
+
+
+def test_archive_rolesets_are_read_as_allennlp_reads_them(tmp_path):
+    from srl_plugin.archives.files import ArchiveFiles
+
+    vocabulary = tmp_path / "vocabulary"
+    vocabulary.mkdir()
+    (vocabulary / "labels.txt").write_text("O\nB-V\n")
+    # An archive of a model without a sense head (every archive before them) has no rolesets.
+    assert ArchiveFiles(str(tmp_path)).rolesets() == []
+    (vocabulary / "roleset_labels.txt").write_text("run.02\nrun.01\n")
+    (vocabulary / "non_padded_namespaces.txt").write_text("*tags\n*labels\n")
+    assert ArchiveFiles(str(tmp_path)).rolesets() == ["run.02", "run.01"]
+    assert Vocabulary.from_files(str(vocabulary)).get_token_to_index_vocabulary(
+        "roleset_labels"
+    ) == {"run.02": 0, "run.01": 1}
+    (vocabulary / "non_padded_namespaces.txt").write_text("labels\n")
+    with pytest.raises(CheckpointError, match="the roleset_labels namespace is padded"):
+        ArchiveFiles(str(tmp_path)).rolesets()

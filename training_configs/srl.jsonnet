@@ -20,6 +20,8 @@ local bert_model = std.extVar("BERT_MODEL");
   },
   "train_data_path": std.extVar("SRL_TRAIN_DATA_PATH"),
   "validation_data_path": std.extVar("SRL_VALIDATION_DATA_PATH"),
+  // Data with rolesets (CoNLL-2012 column 8, as in EWT PropBank) gives the model a sense head,
+  // trained jointly: "sense_head": false leaves it out.
   "model": {
     "type": "hf_srl",
     "bert_model": bert_model,

@@ -31,7 +31,10 @@ from transformers import PretrainedConfig, PreTrainedModel
 from srl_plugin.archives.files import (
     CONFIG_FILE,
     DEFAULT_EXPORT_DIR,
+    LABELS_NAMESPACE,
     METRICS_FILE,
+    ROLESETS_NAMESPACE,
+    VOCABULARY_DIR,
     WEIGHTS_NAME,
     ArchiveFiles,
     is_allennlp_archive,
@@ -49,6 +52,7 @@ from srl_plugin.hf.checkpoints.export import (
 from srl_plugin.hf.config import (
     DEFAULT_DISTANCE_RADIUS,
     SrlSettings,
+    set_rolesets,
     set_srl_settings,
     srl_settings,
 )
@@ -59,9 +63,6 @@ from srl_plugin.hf.checkpoints.model_card import (
 )
 from srl_plugin.hf.tokenization import Aligner, aligner_from_files
 from srl_plugin.hf.checkpoints.weights import CheckpointError
-
-VOCABULARY_DIR = "vocabulary"
-LABELS_NAMESPACE = "labels"
 
 
 @dataclass
@@ -205,6 +206,10 @@ def _read_own_archive(files: ArchiveFiles, config: Dict[str, Any]) -> SrlCheckpo
         )
     state, weights = files.weights()
     labels, labels_file = files.labels()
+    # The sense head's rows are the archive's rolesets, whatever the export inside says (none
+    # for a model trained with `sense_head: false` on data with rolesets).
+    sense_head = config["model"].get("sense_head") is not False
+    set_rolesets(bert_config, files.rolesets() if sense_head else [])
     model = build_exact(bert_config, state, labels, weights, labels_file)
     return SrlCheckpoint(model, aligner, config, base_checkpoint=str(bert_model))
 
@@ -259,10 +264,13 @@ def export_checkpoint(
     )
 
 
-def _labels_vocabulary(labels: List[str]) -> Vocabulary:
-    # An archive's vocabulary: the BIO tags, in id order.
-    vocab = Vocabulary(non_padded_namespaces=[LABELS_NAMESPACE])
+def _labels_vocabulary(labels: List[str], rolesets: List[str]) -> Vocabulary:
+    # An archive's vocabulary: the BIO tags and the sense head's rolesets (if any), in id order.
+    namespaces = [LABELS_NAMESPACE] + ([ROLESETS_NAMESPACE] if rolesets else [])
+    vocab = Vocabulary(non_padded_namespaces=namespaces)
     vocab.add_tokens_to_namespace(labels, LABELS_NAMESPACE)
+    if rolesets:
+        vocab.add_tokens_to_namespace(rolesets, ROLESETS_NAMESPACE)
     return vocab
 
 
@@ -271,7 +279,8 @@ def _write_serialization_dir(checkpoint: SrlCheckpoint, folder: str, weights: bo
     export_checkpoint(checkpoint, os.path.join(folder, DEFAULT_EXPORT_DIR))
     with open(os.path.join(folder, CONFIG_FILE), "w", encoding="utf-8") as config_file:
         json.dump(checkpoint.experiment, config_file, indent=2)
-    _labels_vocabulary(checkpoint.model.labels).save_to_files(os.path.join(folder, VOCABULARY_DIR))
+    vocab = _labels_vocabulary(checkpoint.model.labels, checkpoint.model.rolesets)
+    vocab.save_to_files(os.path.join(folder, VOCABULARY_DIR))
     if weights:
         state = {k: v.detach().cpu().contiguous() for k, v in checkpoint.model.state_dict().items()}
         torch.save(state, os.path.join(folder, WEIGHTS_NAME))
@@ -352,7 +361,7 @@ def load_srl_archive(
         reader_params = config.get("dataset_reader")
         for key in ("dataset_reader", "validation_dataset_reader"):
             readers.append(DatasetReader.from_params(config.get(key, reader_params).duplicate()))
-        vocab = _labels_vocabulary(checkpoint.model.labels)
+        vocab = _labels_vocabulary(checkpoint.model.labels, checkpoint.model.rolesets)
         model = Model.from_params(vocab=vocab, params=model_params)
     # The AllenNLP model's modules are its transformers model's, so these are all its weights.
     model.hf_model.load_state_dict(checkpoint.model.state_dict())

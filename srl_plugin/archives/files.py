@@ -23,8 +23,13 @@ DEFAULT_EXPORT_DIR = "hf_model"
 WEIGHTS_NAME = "weights.th"
 # A serialization folder (not yet archived) holds its best weights here.
 BEST_WEIGHTS_NAME = "best.th"
-LABELS_FILE = "vocabulary/labels.txt"
-NON_PADDED_FILE = "vocabulary/non_padded_namespaces.txt"
+VOCABULARY_DIR = "vocabulary"
+LABELS_NAMESPACE = "labels"
+LABELS_FILE = f"{VOCABULARY_DIR}/{LABELS_NAMESPACE}.txt"
+# The vocabulary namespace of the rolesets (`have.03`; the `hf_srl` reader's `sense_labels`):
+# the sense head's rows in index order. Archives of models without a sense head have none.
+ROLESETS_NAMESPACE = "roleset_labels"
+NON_PADDED_FILE = f"{VOCABULARY_DIR}/non_padded_namespaces.txt"
 METRICS_FILE = "metrics.json"
 
 
@@ -117,17 +122,34 @@ class ArchiveFiles:
         The BIO tags of the `labels` vocabulary namespace in id order, as AllenNLP's
         `Vocabulary.from_files` reads them, and how errors name the file.
         """
-        shown = self.shown(LABELS_FILE)
-        data = self.read(LABELS_FILE)
-        if data is None:
-            raise CheckpointError(f"{shown}: missing: the archive has no SRL labels")
-        patterns = (self.read(NON_PADDED_FILE) or b"").decode("utf-8").split()
-        if patterns and not any(namespace_match(pattern, "labels") for pattern in patterns):
+        labels = self._namespace(LABELS_NAMESPACE, "SRL tags")
+        if labels is None:
             raise CheckpointError(
-                f"{shown}: the labels namespace is padded ({NON_PADDED_FILE} does not list "
-                "it): not a vocabulary of SRL tags"
+                f"{self.shown(LABELS_FILE)}: missing: the archive has no SRL labels"
+            )
+        return labels, self.shown(LABELS_FILE)
+
+    def rolesets(self) -> List[str]:
+        """
+        The sense head's rolesets (the `roleset_labels` namespace) in id order; `[]` for an
+        archive without them.
+        """
+        return self._namespace(ROLESETS_NAMESPACE, "rolesets") or []
+
+    def _namespace(self, namespace: str, what: str) -> Optional[List[str]]:
+        # A non-padded namespace's tokens in id order, as `Vocabulary.from_files` reads them.
+        name = f"{VOCABULARY_DIR}/{namespace}.txt"
+        shown = self.shown(name)
+        data = self.read(name)
+        if data is None:
+            return None
+        patterns = (self.read(NON_PADDED_FILE) or b"").decode("utf-8").split()
+        if patterns and not any(namespace_match(pattern, namespace) for pattern in patterns):
+            raise CheckpointError(
+                f"{shown}: the {namespace} namespace is padded ({NON_PADDED_FILE} does not list "
+                f"it): not a vocabulary of {what}"
             )
         lines = re.split(r"\n|\r\n", data.decode("utf-8"))
         if lines and lines[-1] == "":
             lines = lines[:-1]
-        return [line.replace("@@NEWLINE@@", "\n") for line in lines], shown
+        return [line.replace("@@NEWLINE@@", "\n") for line in lines]

@@ -68,11 +68,17 @@ class BaseCheckpoint:
         return copy.deepcopy(self.config)
 
     def srl_model(
-        self, labels: Optional[Sequence[str]] = None, settings: SrlSettings = SrlSettings()
+        self,
+        labels: Optional[Sequence[str]] = None,
+        settings: SrlSettings = SrlSettings(),
+        rolesets: Optional[Sequence[str]] = None,
     ) -> PreTrainedModel:
-        """The family's SRL model with these weights, to train (see `pretrained_srl_model`)."""
+        """
+        The family's SRL model with these weights, to train (see `pretrained_srl_model`):
+        `rolesets` are its sense head's rows (`[]`: none; default the checkpoint's own).
+        """
         return pretrained_srl_model(
-            self.encoder_config(), self.read_weights(), self.source, labels, settings
+            self.encoder_config(), self.read_weights(), self.source, labels, settings, rolesets
         )
 
 

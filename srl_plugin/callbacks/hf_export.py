@@ -25,9 +25,10 @@ logger = logging.getLogger(__name__)
 class HfExportCallback(TrainerCallback):
     """
     After training ends well, writes `<serialization_dir>/<export_dir>/`: `config.json` (with
-    `id2label`/`label2id` from the `labels` vocabulary), `model.safetensors` (the best epoch's
-    weights, with Hugging Face names), the tokenizer files and a `README.md` model card whose
-    `model-index` holds the best validation metrics.
+    `id2label`/`label2id` from the `labels` vocabulary and, for a model with a sense head,
+    `srl_rolesets` from the `roleset_labels` one), `model.safetensors` (the best epoch's weights,
+    with Hugging Face names), the tokenizer files and a `README.md` model card whose
+    `model-index` holds the best validation metrics (span, predicate and sense scores).
 
     Only the primary worker writes, into a temporary folder renamed into place, so an interrupted
     run never leaves a half-written export. If training fails, nothing is exported and the

@@ -66,6 +66,14 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> argparse.Arg
             "CoNLL-2012 file or folder, so that the export labels raw sentences; an srl_bert "
             "archive has no such head",
         )
+        parser.add_argument(
+            "--sense-data",
+            metavar="CONLL_DATA",
+            default=None,
+            help="fit a sense head (on the frozen encoder, replacing any the model has) from the "
+            "rolesets of this CoNLL-2012 file or folder (column 8, as in EWT PropBank), so that "
+            "each frame gets its PropBank roleset; an srl_bert archive has no such head",
+        )
     add_source_arguments(parser)
     parser.set_defaults(prog=parser.prog)
     return parser

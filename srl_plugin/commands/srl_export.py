@@ -6,14 +6,14 @@ or allennlp-models' `srl_bert`), the same folder that the `hf_export` training c
 import argparse
 import logging
 import os
-from typing import Any, Callable
+from typing import Any, Callable, Dict, List
 
 from allennlp.commands.subcommand import Subcommand
 
 from srl_plugin.archives.archive import read_srl_checkpoint, export_checkpoint
 from srl_plugin.commands.arguments import add_subparser
 from srl_plugin.hf.cli.options import CommandError
-from srl_plugin.hf.predicate_fitting import fit_from_corpus
+from srl_plugin.hf.predicate_fitting import fit_heads_from_corpus
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +39,13 @@ def convert(args: argparse.Namespace, source: str, output: str, writer: Callable
 
 def export_from_args(args: argparse.Namespace) -> None:
     def writer(checkpoint: Any, output: str, overwrite: bool) -> str:
-        if args.predicate_data:
-            fit_from_corpus(checkpoint.model, checkpoint.aligner, args.predicate_data)
+        # The heads to fit, by corpus: one reading of a corpus given for both.
+        corpora: Dict[str, List[str]] = {}
+        for head, corpus in (("predicate", args.predicate_data), ("sense", args.sense_data)):
+            if corpus:
+                corpora.setdefault(corpus, []).append(head)
+        for corpus, heads in corpora.items():
+            fit_heads_from_corpus(checkpoint.model, checkpoint.aligner, corpus, heads=heads)
         return export_checkpoint(
             checkpoint, output, overwrite=overwrite, pytorch_bin=args.pytorch_bin
         )

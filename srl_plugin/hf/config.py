@@ -15,6 +15,11 @@ Every SRL key starts with `srl_` and is named after the `hf_srl` model option it
   else 0): offsets from the predicate with an embedding of their own.
 - `srl_predicate_pair_head` (option `predicate_pair_head`, default on with fusion): the tagger
   reads each sub-word with its predicate.
+- `srl_rolesets` (option `sense_head`, default none): the sense head's rows in id order, one
+  PropBank roleset id each (`have.01`, `have.03`, `have.LV`, ...); absent or empty: the model
+  has no sense head (`set_rolesets`, `config_rolesets`).
+- `srl_sense_head_fit` (default none): how a sense head fitted afterwards was made
+  (`srl-fit-predicates --heads sense`: data, sentences, method, scores).
 
 Exports written before these names read the same (`predicate_fusion_layer`,
 `predicate_distance_radius`, `predicate_pair_head` without the prefix); writing a config
@@ -24,6 +29,7 @@ replaces the old names. Imports neither torch nor AllenNLP.
 import json
 import os
 import dataclasses
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
@@ -141,6 +147,45 @@ def config_labels(config: Any) -> List[str]:
     """A config's labels in label-id order (`id2label`)."""
     id2label = config.id2label
     return [id2label[i] for i in range(len(id2label))]
+
+
+def set_rolesets(config: Any, rolesets: Sequence[str]) -> None:
+    """
+    The sense head's rows of a config (`srl_rolesets`): one roleset id per row, in row order;
+    an empty sequence removes the key (no sense head). `ValueError` for a repeated id.
+    """
+    rolesets = [str(roleset) for roleset in rolesets]
+    repeated = sorted(roleset for roleset, count in Counter(rolesets).items() if count > 1)
+    if repeated:
+        raise ValueError(f"rolesets must be distinct, not repeat {', '.join(repeated[:5])}")
+    if rolesets:
+        config.srl_rolesets = rolesets
+    elif hasattr(config, "srl_rolesets"):
+        delattr(config, "srl_rolesets")
+
+
+def config_rolesets(config: Any) -> List[str]:
+    """The sense head's rolesets of a config (or `config.json` dict) in row order; `[]`: none."""
+    found = config.get("srl_rolesets") if isinstance(config, dict) else None
+    if not isinstance(config, dict):
+        found = getattr(config, "srl_rolesets", None)
+    return [str(roleset) for roleset in found or []]
+
+
+def sense_head_fit(config: Any) -> Optional[Dict[str, Any]]:
+    """The record of a sense head fitted afterwards (`srl_sense_head_fit`); `None` otherwise."""
+    found = config.get("srl_sense_head_fit") if isinstance(config, dict) else None
+    if not isinstance(config, dict):
+        found = getattr(config, "srl_sense_head_fit", None)
+    return found or None
+
+
+def set_sense_head_fit(config: Any, record: Optional[Dict[str, Any]]) -> None:
+    """Records how a sense head was fitted (`None` removes the record: one trained jointly)."""
+    if record is not None:
+        config.srl_sense_head_fit = record
+    elif hasattr(config, "srl_sense_head_fit"):
+        delattr(config, "srl_sense_head_fit")
 
 
 def folder_files(directory: str) -> FileReader:

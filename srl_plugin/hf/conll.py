@@ -9,7 +9,7 @@ tests all read.
 
 import os
 from dataclasses import dataclass
-from typing import Iterable, Iterator, List, Optional
+from typing import Iterable, Iterator, List, Optional, Tuple
 
 from srl_plugin.hf.labels import predicate_bio_labels, predicate_indices, predicate_spans
 
@@ -46,6 +46,32 @@ class ConllSentence:
         discontinuous predicate are two predicates.
         """
         return predicate_spans(predicate_bio_labels(len(self.words), self.frames))
+
+    @property
+    def frame_rolesets(self) -> List[Optional[str]]:
+        """
+        The roleset of each frame's predicate (`have.03`, the frameset column 8): that of its
+        first `V` word that has one; `None` where none has. Needs the lines (`keep_lines`).
+        """
+        return [roleset for _, roleset in self._frame_senses()]
+
+    @property
+    def frame_lemmas(self) -> List[Optional[str]]:
+        """The lemma column (7) of each frame's roleset word (`None` where it has no roleset)."""
+        return [lemma for lemma, _ in self._frame_senses()]
+
+    def _frame_senses(self) -> List[Tuple[Optional[str], Optional[str]]]:
+        if self.lines is None:
+            raise ValueError(
+                f"sentence {' '.join(self.words[:8])}...: no lines to read rolesets from (read "
+                "it with read_conll2012(..., keep_lines=True))"
+            )
+        columns = [line.split() for line in self.lines]
+        senses: List[Tuple[Optional[str], Optional[str]]] = []
+        for predicate in self.frame_predicates:
+            found = [i for i in predicate if columns[i][7] != "-"]
+            senses.append((columns[found[0]][6], columns[found[0]][7]) if found else (None, None))
+        return senses
 
 
 def conll_files(path: str, domain: Optional[str] = None) -> List[str]:

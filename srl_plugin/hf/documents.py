@@ -213,7 +213,9 @@ def _pieces(
             if not words:  # only characters that words drop (zero-width spaces)
                 continue
             offsets = [(begin + start, finish + start) for _, begin, finish in words]
-            request = Request([word for word, _, _ in words], None, offsets, document.text)
+            request = Request(
+                [word for word, _, _ in words], None, offsets, document.text, segmented=True
+            )
             yield _Sentence(count, start, end, request)
             count += 1
         yield DocumentEnd(count)

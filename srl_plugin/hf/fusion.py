@@ -10,10 +10,11 @@ With few layers left after the marker, the tagger reads each sub-word together w
 predicate (`with_predicate_pair`, `srl_predicate_pair_head`, on by default with fusion).
 
 The second half is the fused-inference API of an SRL model, which the labeler, the pipeline and
-the predicate-head fitting call: `encode_sentences` (the shared encoding and the predicate head's
-logits, once per sentence), `label_shared` (frames from those encodings) and
-`predicate_features` (what the predicate head reads); `init_predicate_marker` starts the marker
-for training.
+the heads' fitting call: `encode_sentences` (the shared encoding and the predicate head's
+logits, once per sentence), `label_shared` (frames from those encodings), `predicate_features`
+and `sense_features` (what the predicate and sense heads read); `init_predicate_marker` starts
+the marker for training. The sense head reads the top of the marked layers, as the tagger does,
+so `label_shared` gives each frame's senses with its tags.
 
 The layers are called one by one with an additive attention mask, which every transformers
 version from 4.20 to 5.x accepts for eager and SDPA attention; the BERT-style encoders
@@ -133,6 +134,20 @@ def with_predicate_pair(
     return hidden + nn.functional.gelu(projection(pair))
 
 
+def predicate_vectors(hidden: torch.Tensor, token_type_ids: Optional[torch.Tensor]) -> torch.Tensor:
+    """
+    Shape `(batch_size, hidden_size)`: each row's vector at its first predicate sub-word (the
+    first `token_type_ids == 1`), at position 0 in a row without a predicate: what the sense
+    head reads.
+    """
+    if token_type_ids is None:
+        return hidden[:, 0]
+    # argmax gives the first of equal maxima (0 in an all-zero row), in torch and in ONNX.
+    first = (token_type_ids == 1).long().argmax(dim=1)
+    index = first.view(-1, 1, 1).expand(-1, 1, hidden.size(-1))
+    return hidden.gather(1, index).squeeze(1)
+
+
 def relative_position_table(num_embeddings: int, width: int) -> torch.Tensor:
     """
     Shape `(num_embeddings, width)`: sinusoids of the offsets `-r .. r` (`r = num_embeddings //
@@ -238,6 +253,31 @@ def predicate_features(
     )[0]
 
 
+def sense_features(
+    model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
+) -> torch.Tensor:
+    """
+    What an SRL model's sense head reads for frames (`token_type_ids` 1 on each predicate),
+    shape `(batch_size, hidden_size)`: the marked encoder's output (with fusion, the top of the
+    layers above the marker) at each predicate's first sub-word, as `forward` reads it in eval.
+    """
+    if model.predicate_fusion_layer:
+        encoded, _ = fused_encoding(
+            model.base_model,
+            model.predicate_marker,
+            input_ids,
+            attention_mask,
+            token_type_ids,
+            model.predicate_fusion_layer,
+            model.predicate_distance,
+        )
+    else:
+        encoded = model.base_model(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+        )[0]
+    return predicate_vectors(encoded, token_type_ids)
+
+
 def encode_sentences(
     model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor
 ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
@@ -259,11 +299,15 @@ def encode_sentences(
 
 def label_shared(
     model: Any, shared: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
-) -> torch.Tensor:
+) -> Any:
     """
-    A fused model's BIO logits `(batch_size, num_wordpieces, num_labels)` of frames from their
-    sentences' shared encodings (one row per frame) and predicate markers.
+    A fused model's frames from their sentences' shared encodings (one row per frame) and
+    predicate markers, as a `SemanticRoleLabelingOutput`: `logits` (BIO, shape `(batch_size,
+    num_wordpieces, num_labels)`) and `sense_logits` (`(batch_size, num_rolesets)`, read from
+    the same top layer at each predicate; `None` without a sense head).
     """
+    from srl_plugin.hf.modeling import SemanticRoleLabelingOutput  # (modeling imports this)
+
     encoded = marked_encoding(
         model.base_model,
         model.predicate_marker,
@@ -273,4 +317,8 @@ def label_shared(
         model.predicate_fusion_layer,
         model.predicate_distance,
     )
-    return model.tag_logits(model.dropout(encoded), token_type_ids)
+    hidden = model.dropout(encoded)
+    return SemanticRoleLabelingOutput(
+        logits=model.tag_logits(hidden, token_type_ids),
+        sense_logits=model.sense_logits(hidden, token_type_ids),
+    )

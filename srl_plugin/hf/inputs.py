@@ -26,12 +26,15 @@ class Request:
     """
     One item to label: its words, its predicates (lists of word indices) if given, and for a
     raw sentence its `text` and each word's `(start, end)` character offsets in it.
+    `segmented` marks a sentence whose boundaries a segmenter found (a document's, a spaCy
+    Doc's): its frames read at most the labeler's `segment_window` sub-words.
     """
 
     words: List[str]
     predicates: Optional[List[List[int]]]
     offsets: Optional[List[Tuple[int, int]]] = None
     text: Optional[str] = None
+    segmented: bool = False
 
 
 def parse_item(item: Item) -> Request:

@@ -38,6 +38,12 @@ from srl_plugin.hf.tokenization import Aligner
 # tensors of shape (num_wordpieces, hidden_size).
 SharedEncodings = Dict[Tuple[int, ...], torch.Tensor]
 
+# The most sub-words a frame of a segmented sentence reads (`Request.segmented`): where a
+# segmenter missed boundaries, a "sentence" may be a paragraph, and each of its frames would
+# read all of it (benchmarks/README.md "Documents": about the speed of gold sentences, at the
+# same span F1).
+DEFAULT_SEGMENT_WINDOW = 128
+
 # Items per chunk of `label_stream`: about 2,500 frames of EWT-like text, enough for sorting by
 # length to remove most padding, small enough to keep memory flat.
 DEFAULT_CHUNK_SIZE = 1024
@@ -78,6 +84,11 @@ class SemanticRoleLabeler:
         intra-op threads; default each library's own choice.
     onnx_folder : `str`, optional
         The export's `onnx/` folder, for `runtime="onnxruntime"` (`from_pretrained` finds it).
+    segment_window : `int`, optional (default = `128`)
+        In sentences whose boundaries a segmenter found (documents, spaCy Docs), each frame reads
+        at most this many sub-words around its predicate (`frames.predicate_window`, as for
+        sentences longer than the encoder); `None` reads the whole sentence. Sentences given one
+        a line are always read whole.
     """
 
     def __init__(
@@ -91,9 +102,12 @@ class SemanticRoleLabeler:
         precision: Optional[str] = None,
         threads: Optional[int] = None,
         onnx_folder: Optional[str] = None,
+        segment_window: Optional[int] = DEFAULT_SEGMENT_WINDOW,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, not {batch_size}")
+        if segment_window is not None and segment_window < 3:
+            raise ValueError(f"segment_window must be at least 3 sub-words, not {segment_window}")
         if precision is None:
             precision = precision_of(autocast_dtype)
         elif autocast_dtype is not None and precision != precision_of(autocast_dtype):
@@ -104,6 +118,7 @@ class SemanticRoleLabeler:
         self.runtime = runtime
         self.precision = precision
         self.max_wordpieces = config_max_wordpieces(model.config)
+        self.segment_window = segment_window
         self.runner: Union[TorchRunner, OnnxRuntimeRunner]
         if runtime == "onnxruntime":
             check_runtime(runtime, precision, torch.device(device or "cpu").type)
@@ -134,6 +149,7 @@ class SemanticRoleLabeler:
         runtime: str = "torch",
         precision: Optional[str] = None,
         threads: Optional[int] = None,
+        segment_window: Optional[int] = DEFAULT_SEGMENT_WINDOW,
     ) -> "SemanticRoleLabeler":
         """
         Loads an export folder written by the plugin (the callback or `srl-export`); with
@@ -148,7 +164,15 @@ class SemanticRoleLabeler:
         if runtime != "onnxruntime":
             model, aligner = read_export(directory)
             return cls(
-                model, aligner, device, batch_size, autocast_dtype, runtime, precision, threads
+                model,
+                aligner,
+                device,
+                batch_size,
+                autocast_dtype,
+                runtime,
+                precision,
+                threads,
+                segment_window=segment_window,
             )
         from srl_plugin.hf.checkpoints.onnx_export import (
             onnx_folder,
@@ -168,6 +192,7 @@ class SemanticRoleLabeler:
             precision,
             threads,
             onnx_folder(directory),
+            segment_window,
         )
 
     @property
@@ -267,7 +292,8 @@ class SemanticRoleLabeler:
             for needing, predicates in zip(need_predicates, found):
                 needing.predicates = predicates
         frames = [(i, r, p) for i, r in enumerate(requests) for p in r.predicates or []]
-        tagged = self._label_frames([(r.words, p) for _, r, p in frames], shared)
+        windows = [self._window(r) for _, r, _ in frames]
+        tagged = self._label_frames([(r.words, p) for _, r, p in frames], shared, windows)
         for (i, framed, predicate), tags in zip(frames, tagged):
             results[i]["verbs"].append(
                 frame_result(
@@ -315,16 +341,29 @@ class SemanticRoleLabeler:
         """BIO tags per word for each (words, predicate word indices) frame."""
         return [tags.tags for tags in self._label_frames(frames)]
 
+    def _window(self, request: Request) -> int:
+        # The most sub-words one frame of `request` reads.
+        if request.segmented and self.segment_window is not None:
+            return min(self.segment_window, self.max_wordpieces)
+        return self.max_wordpieces
+
     def _label_frames(
         self,
         frames: Sequence[Tuple[Sequence[str], Sequence[int]]],
         shared: Optional[SharedEncodings] = None,
+        windows: Optional[Sequence[int]] = None,
     ) -> List[FrameTags]:
-        # Each frame's tags and their probabilities. A fused model reuses the sentences'
+        # Each frame's tags and their probabilities (each frame read in at most its `windows`
+        # sub-words; default the encoder's limit). A fused model reuses the sentences'
         # encodings in `shared` and encodes the others once.
         inputs = [
-            wordpiece_frame(self.aligner, words, predicate, self.max_wordpieces)
-            for words, predicate in frames
+            wordpiece_frame(
+                self.aligner,
+                words,
+                predicate,
+                self.max_wordpieces if windows is None else windows[index],
+            )
+            for index, (words, predicate) in enumerate(frames)
         ]
         tagged: List[Any] = [None] * len(inputs)
         for batch in self.batches(inputs):
@@ -368,7 +407,7 @@ class SemanticRoleLabeler:
         )
         for row, key in enumerate(keys):
             rows[row, : len(key)] = shared[key]
-        return self.runner.label(rows, attention_mask, token_type_ids)
+        return self.runner.label(rows, attention_mask, token_type_ids).logits
 
     def tensors(
         self, frames: Sequence[WordpieceFrame]

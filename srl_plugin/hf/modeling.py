@@ -7,7 +7,8 @@ The SRL model (Shi & Lin, 2019) as a transformers model, one class per encoder f
 The weights carry the family's `*ForTokenClassification` names (`bert.*` / `roberta.*` /
 `deberta.*` / `electra.*` / `albert.*`, and `classifier.*`), so an export also loads with
 `AutoModelForTokenClassification`; the predicate-identification head (`predicate_classifier.*`)
-is the one extra weight, read only by these classes.
+and the sense head (`sense_classifier.*`, where the config lists `srl_rolesets`) are the extra
+weights, read only by these classes.
 
 The predicate is marked with `token_type_ids` (1 on its sub-words), as in allennlp-models'
 `SrlBert`. Encoders with fewer than two token types (RoBERTa and XLM-R have one, DeBERTa-v3 none)
@@ -39,9 +40,14 @@ from transformers import (
 from transformers.utils import ModelOutput
 
 from srl_plugin.hf import compat  # noqa: F401  (patches old transformers releases on import)
-from srl_plugin.hf.config import config_labels, srl_settings
+from srl_plugin.hf.config import config_labels, config_rolesets, srl_settings
 from srl_plugin.hf.families import FAMILIES, Family, family
-from srl_plugin.hf.fusion import FUSION_FAMILIES, fused_encoding, with_predicate_pair
+from srl_plugin.hf.fusion import (
+    FUSION_FAMILIES,
+    fused_encoding,
+    predicate_vectors,
+    with_predicate_pair,
+)
 from srl_plugin.hf.labels import PREDICATE_LABELS
 from srl_plugin.hf.tagging import decode_tags
 from srl_plugin.hf.checkpoints.weights import from_pretrained_reading_safetensors
@@ -60,11 +66,15 @@ class SemanticRoleLabelingOutput(ModelOutput):
     predicate_logits : `torch.FloatTensor`, optional
         Shape `(batch_size, num_wordpieces, 3)`: scores of `PREDICATE_LABELS` (`O`, `B-V`, `I-V`)
         for each word's first wordpiece, read on inputs without a predicate indicator.
+    sense_logits : `torch.FloatTensor`, optional
+        Shape `(batch_size, num_rolesets)`: scores of the model's `rolesets` for each frame's
+        predicate (read at its first sub-word); `None` without a sense head.
     """
 
     loss: Optional[torch.Tensor] = None
     logits: Optional[torch.Tensor] = None
     predicate_logits: Optional[torch.Tensor] = None
+    sense_logits: Optional[torch.Tensor] = None
     hidden_states: Optional[Tuple[torch.FloatTensor, ...]] = None
     attentions: Optional[Tuple[torch.FloatTensor, ...]] = None
 
@@ -83,6 +93,13 @@ class SemanticRoleLabelingMixin:
     shared by its predicates (`srl_plugin.hf.fusion`); the marker is the learned vector
     `predicate_marker`, and the predicate head reads the shared encoding. Such a model is no
     longer reproduced by a stock `*ForTokenClassification` class.
+
+    A third linear head, `sense_classifier`, scores the PropBank rolesets of the config's
+    `srl_rolesets` (`have.01`, `have.03`, ...) for each frame's predicate (`sense_logits`;
+    decoded by `srl_plugin.hf.senses.SenseDecoder`). It reads what the tagger reads, before the
+    pair projection, at the predicate's first sub-word: the marked encoder's output, or with
+    fusion the top of the layers above the marker, so the senses come from the frame's own pass.
+    Without `srl_rolesets` there is none (`sense_classifier` is `None`).
 
     Mixed into each family's `PreTrainedModel`; `family` says which encoder.
     """
@@ -144,6 +161,13 @@ class SemanticRoleLabelingMixin:
             if settings.predicate_head
             else None
         )
+        # Its construction leaves torch's generator as it was, and `post_init` initializes it
+        # last, so that every other weight is drawn as in a model without it.
+        rolesets = config_rolesets(config)
+        self.sense_classifier: Optional[nn.Linear] = None
+        if rolesets:
+            with torch.random.fork_rng(devices=[]):
+                self.sense_classifier = nn.Linear(config.hidden_size, len(rolesets))
         self.post_init()  # type: ignore[attr-defined]
 
     @classmethod
@@ -164,9 +188,8 @@ class SemanticRoleLabelingMixin:
     def _init_weights(self, module: nn.Module) -> None:
         # The heads start as allennlp-models' SrlBert's projection does (torch's Linear default),
         # not BERT's N(0, 0.02): that learns far faster early on (benchmarks/README.md).
-        if module is getattr(self, "classifier", None) or module is getattr(
-            self, "predicate_classifier", None
-        ):
+        heads = ("classifier", "predicate_classifier", "sense_classifier")
+        if any(module is getattr(self, head, None) for head in heads):
             module.reset_parameters()  # type: ignore[operator]
         else:
             super()._init_weights(module)  # type: ignore[misc]
@@ -178,13 +201,16 @@ class SemanticRoleLabelingMixin:
         token_type_ids: Optional[torch.Tensor] = None,
         labels: Optional[torch.Tensor] = None,
         predicate_labels: Optional[torch.Tensor] = None,
+        sense_labels: Optional[torch.Tensor] = None,
         output_hidden_states: Optional[bool] = None,
         output_attentions: Optional[bool] = None,
         return_dict: Optional[bool] = None,
     ) -> SemanticRoleLabelingOutput:
         """
         `labels` (BIO ids) and `predicate_labels` (ids of `PREDICATE_LABELS`) use -100 for
-        positions that carry no loss, as in transformers' token classification models.
+        positions that carry no loss, as in transformers' token classification models;
+        `sense_labels` (shape `(batch_size,)`, row ids of `rolesets`) -100 for frames without a
+        roleset. Each given loss is added to the total (where the model has its head).
         """
         hidden_states = attentions = None
         if self.predicate_fusion_layer:
@@ -216,6 +242,8 @@ class SemanticRoleLabelingMixin:
             sequence_output = predicate_input = self.dropout(output[0])
         # Shape: (batch_size, num_wordpieces, num_labels)
         logits = self.tag_logits(sequence_output, token_type_ids)
+        # Shape: (batch_size, num_rolesets)
+        sense_logits = self.sense_logits(sequence_output, token_type_ids)
         predicate_logits = None
         if self.predicate_classifier is not None:
             # Shape: (batch_size, num_wordpieces, 3)
@@ -231,10 +259,14 @@ class SemanticRoleLabelingMixin:
                 predicate_labels.reshape(-1),
             )
             loss = predicate_loss if loss is None else loss + predicate_loss
+        if sense_labels is not None and sense_logits is not None:
+            sense_loss = sense_cross_entropy(sense_logits, sense_labels)
+            loss = sense_loss if loss is None else loss + sense_loss
         return SemanticRoleLabelingOutput(
             loss=loss,
             logits=logits,
             predicate_logits=predicate_logits,
+            sense_logits=sense_logits,
             hidden_states=hidden_states,
             attentions=attentions,
         )
@@ -252,6 +284,23 @@ class SemanticRoleLabelingMixin:
             hidden = with_predicate_pair(hidden, token_type_ids, self.pair_projection)
         return self.classifier(hidden)
 
+    def sense_logits(
+        self, hidden: torch.Tensor, token_type_ids: Optional[torch.Tensor]
+    ) -> Optional[torch.Tensor]:
+        """
+        The sense head's scores `(batch_size, num_rolesets)` of the encoder's output (after
+        dropout, before any pair projection) at each frame's first predicate sub-word (the first
+        `token_type_ids == 1`; position 0 in a row without one); `None` without a sense head.
+        """
+        if self.sense_classifier is None:
+            return None
+        return self.sense_classifier(predicate_vectors(hidden, token_type_ids))
+
+    @property
+    def rolesets(self) -> List[str]:
+        """The roleset of each row of the sense head (`srl_rolesets`); `[]` without one."""
+        return config_rolesets(self.config) if self.sense_classifier is not None else []
+
     @property
     def labels(self) -> List[str]:
         """The BIO tag of each label id (`config.id2label`)."""
@@ -264,6 +313,16 @@ class SemanticRoleLabelingMixin:
         sub-words, from logits of shape `(batch_size, num_wordpieces, num_labels)`.
         """
         return decode_tags(logits, lengths, self.labels)
+
+
+def sense_cross_entropy(sense_logits: torch.Tensor, sense_labels: torch.Tensor) -> torch.Tensor:
+    """
+    The mean cross entropy over the frames with a roleset (`sense_labels` not -100), 0 (not
+    NaN) for a batch without any.
+    """
+    labels = sense_labels.reshape(-1)
+    total = nn.functional.cross_entropy(sense_logits.float(), labels, reduction="sum")
+    return total / (labels != -100).sum().clamp(min=1)
 
 
 class BertForSemanticRoleLabeling(SemanticRoleLabelingMixin, BertPreTrainedModel):

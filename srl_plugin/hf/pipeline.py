@@ -125,7 +125,7 @@ class SemanticRoleLabelingPipeline(ChunkPipeline):
                     shared,
                     model_inputs["attention_mask"],
                     model_inputs["token_type_ids"],
-                )
+                ).logits
             outputs = {"logits": logits, "predicate_logits": predicate_logits, "shared": shared}
         else:
             output = self.model(

@@ -1,13 +1,21 @@
 """
-A predicate finder for models that have none (converted allennlp-models `srl_bert` archives):
-`fit_predicate_head` fits only the predicate-identification head (`predicate_classifier`, the
-labels `O`/`B-V`/`I-V`) on the frozen encoder from a CoNLL-2012 corpus. The encoder's features
-are computed once, as the labeler computes them (`sentence_frames`, no predicate marked), and the
-linear head is fitted on them with L-BFGS: minutes on a CPU, nothing else in the model changes.
+Heads fitted afterwards on a frozen encoder, for models that lack them (converted
+allennlp-models `srl_bert` archives, older exports), from a CoNLL-2012 corpus:
 
-`srl-fit-predicates EXPORT CONLL_DIR --output DIR` (`srl_plugin.hf.cli.fit_predicates`) does it
-for an existing export; `allennlp srl-export ARCHIVE DIR --predicate-data CONLL_DIR` while
-exporting. How the head was fitted is recorded in the config's `srl_predicate_head_fit`.
+- `fit_predicate_head`: the predicate-identification head (`predicate_classifier`, the labels
+  `O`/`B-V`/`I-V`), on the encoder's features read as the labeler reads a raw sentence
+  (`sentence_frames`, no predicate marked).
+- `fit_sense_head`: the sense head (`sense_classifier`, one row per roleset of the corpus's
+  frameset column), on what the sense head reads of each gold frame (`fusion.sense_features`),
+  trained as it is decoded (`srl_plugin.hf.senses`, design B): a softmax over the rolesets of
+  the predicate's lemma.
+
+The features are computed once and the linear head is fitted on them with L-BFGS: minutes on a
+CPU, nothing else in the model changes. `srl-fit-predicates EXPORT CONLL_DIR --output DIR
+[--heads predicate sense]` (`srl_plugin.hf.cli.fit_predicates`) does it for an existing export;
+`allennlp srl-export ARCHIVE DIR --predicate-data CONLL_DIR` fits a predicate head while
+exporting. How a head was fitted is recorded in the config (`srl_predicate_head_fit`,
+`srl_sense_head_fit`).
 """
 
 import logging
@@ -19,18 +27,26 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 
-from srl_plugin.hf.config import update_srl_settings
+from srl_plugin.hf.config import set_rolesets, set_sense_head_fit, update_srl_settings
 from srl_plugin.hf.conll import ConllSentence, read_conll2012
-from srl_plugin.hf.frames import sentence_frames
-from srl_plugin.hf.fusion import predicate_features
+from srl_plugin.hf.frames import sentence_frames, wordpiece_frame
+from srl_plugin.hf.fusion import predicate_features, sense_features
 from srl_plugin.hf.labeler import SemanticRoleLabeler
 from srl_plugin.hf.labels import PREDICATE_LABELS, predicate_bio_labels, predicate_spans
 from srl_plugin.hf.predicates import count_predicates
+from srl_plugin.hf.senses import SenseDecoder, predicate_lemma
 from srl_plugin.hf.tokenization import Aligner
 
 logger = logging.getLogger(__name__)
 
 METHOD = "linear head on the frozen encoder, L-BFGS"
+SENSE_METHOD = (
+    "linear head on the frozen encoder, softmax over the rolesets of each predicate's lemma, L-BFGS"
+)
+# The heads that can be fitted, by the names `--heads` takes.
+HEADS = ("predicate", "sense")
+# (words, predicate word indices): one frame of a sentence.
+Frame = Tuple[Sequence[str], Sequence[int]]
 
 
 def encoder_features(
@@ -140,6 +156,192 @@ def fit_predicate_head(
     return record
 
 
+def frame_features(labeler: SemanticRoleLabeler, frames: Sequence[Frame]) -> torch.Tensor:
+    """
+    Shape `(num_frames, hidden_size)`: what the sense head reads for each frame
+    (`fusion.sense_features`), its window around the predicate and batching the labeler's.
+    """
+    wordpieces = [
+        wordpiece_frame(labeler.aligner, words, predicate, labeler.max_wordpieces)
+        for words, predicate in frames
+    ]
+    rows: List[Optional[torch.Tensor]] = [None] * len(frames)
+    for batch in labeler.batches(wordpieces):
+        input_ids, attention_mask, token_type_ids = labeler.tensors([frame for _, frame in batch])
+        with torch.no_grad():
+            # Shape: (batch_size, hidden_size)
+            vectors = sense_features(labeler.model, input_ids, attention_mask, token_type_ids)
+        for (index, _), vector in zip(batch, vectors.float().cpu()):
+            rows[index] = vector
+    return torch.stack([row for row in rows if row is not None])
+
+
+def sense_examples(
+    sentences: Sequence[ConllSentence],
+) -> Tuple[List[Frame], List[str], List[str]]:
+    """
+    The frames of `sentences` (read with `keep_lines`) that have a roleset: `(frames, rolesets,
+    predicates)`, each predicate's words joined by spaces (what `SenseDecoder.decode` takes).
+    """
+    frames: List[Frame] = []
+    rolesets: List[str] = []
+    predicates: List[str] = []
+    for sentence in sentences:
+        for predicate, roleset in zip(sentence.frame_predicates, sentence.frame_rolesets):
+            if roleset and predicate:
+                frames.append((sentence.words, predicate))
+                rolesets.append(roleset)
+                predicates.append(" ".join(sentence.words[i] for i in predicate))
+    return frames, rolesets, predicates
+
+
+def sense_accuracy(
+    decoder: SenseDecoder, logits: torch.Tensor, rolesets: Sequence[str], predicates: Sequence[str]
+) -> float:
+    """The share of frames whose decoded roleset (design B, lemmatized) is `rolesets`'."""
+    senses = decoder.decode(logits, predicates)
+    return sum(s.roleset == r for s, r in zip(senses, rolesets)) / max(len(rolesets), 1)
+
+
+def fit_sense_head(
+    model: PreTrainedModel,
+    aligner: Aligner,
+    sentences: Sequence[ConllSentence],
+    data_name: str,
+    max_iterations: int = 200,
+    weight_decay: float = 1e-4,
+    batch_size: int = 64,
+) -> Dict[str, Any]:
+    """
+    Fits a new `sense_classifier` on the rolesets of `sentences` (read with `keep_lines`: the
+    frameset column) with the encoder frozen, puts it into `model` with its rolesets (config
+    `srl_rolesets`, sorted; replacing any sense head it had) and records the fit in the config's
+    `srl_sense_head_fit`. Returns that record: data name, sentences, frames, rolesets, method and
+    sense accuracy on the fitting data (design B, lemmas from `senses.lemmatize`).
+
+    Each frame's loss is the cross entropy over its candidates, the head's rolesets of its
+    lemma (`SenseDecoder.candidate_rows`, the gold one added where the lemmatizer misses it):
+    what design B decodes. A roleset that is its lemma's only candidate keeps a zero row.
+
+    # Parameters
+
+    data_name : `str`
+        How the data is named in the config and model card (no absolute path).
+    max_iterations : `int`
+        L-BFGS iterations over all the frames at once (the loss is convex: it converges).
+    weight_decay : `float`
+        L2 penalty on the head's weights.
+    """
+    frames, gold, predicates = sense_examples(sentences)
+    if not frames:
+        raise ValueError(
+            f"{data_name}: no frames with a roleset (CoNLL-2012 frameset column) in "
+            f"{len(sentences)} sentences"
+        )
+    started = time.time()
+    model.eval()
+    labeler = SemanticRoleLabeler(model, aligner, batch_size=batch_size)
+    rolesets = sorted(set(gold))
+    decoder = SenseDecoder(rolesets)
+    row_of = {roleset: row for row, roleset in enumerate(rolesets)}
+    # Frames grouped by their candidate rows, with the gold one's position among them.
+    groups: Dict[Tuple[int, ...], List[Tuple[int, int]]] = {}
+    for index, (roleset, predicate) in enumerate(zip(gold, predicates)):
+        rows = set(decoder.candidate_rows(predicate_lemma(predicate))) | {row_of[roleset]}
+        if len(rows) > 1:
+            candidates = tuple(sorted(rows))
+            groups.setdefault(candidates, []).append((index, candidates.index(row_of[roleset])))
+    logger.info(
+        "fitting the sense head (%d rolesets) on %d frames of %d sentences",
+        len(rolesets),
+        len(frames),
+        len(sentences),
+    )
+    features = frame_features(labeler, frames)
+    batches = [
+        (
+            torch.tensor(candidates),
+            features[torch.tensor([index for index, _ in members])],
+            torch.tensor([position for _, position in members]),
+        )
+        for candidates, members in groups.items()
+    ]
+    head = nn.Linear(features.size(1), len(rolesets))
+    nn.init.zeros_(head.weight)
+    nn.init.zeros_(head.bias)
+    if batches:
+        optimizer = torch.optim.LBFGS(
+            head.parameters(), max_iter=max_iterations, line_search_fn="strong_wolfe"
+        )
+
+        def closure() -> torch.Tensor:
+            optimizer.zero_grad()
+            loss = weight_decay * head.weight.pow(2).sum()
+            for rows, inputs, targets in batches:
+                # Shape: (frames_of_group, candidates)
+                logits = inputs @ head.weight[rows].T + head.bias[rows]
+                loss = loss + nn.functional.cross_entropy(logits, targets, reduction="sum") / len(
+                    frames
+                )
+            loss.backward()
+            return loss
+
+        # LBFGS takes a closure that returns the loss tensor.
+        optimizer.step(closure)  # type: ignore[arg-type]
+    with torch.no_grad():
+        accuracy = sense_accuracy(decoder, head(features), gold, predicates)
+    device = next(model.parameters()).device
+    dtype = next(model.parameters()).dtype
+    model.sense_classifier = head.to(device=device, dtype=dtype)
+    set_rolesets(model.config, rolesets)
+    record = {
+        "data": data_name,
+        "sentences": len(sentences),
+        "frames": len(frames),
+        "rolesets": len(rolesets),
+        "method": SENSE_METHOD,
+        "fit_sense_accuracy": round(accuracy, 4),
+    }
+    set_sense_head_fit(model.config, record)
+    logger.info("fitted the sense head in %.0f s: %s", time.time() - started, record)
+    return record
+
+
+def evaluate_senses(
+    model: PreTrainedModel, aligner: Aligner, path: str, batch_size: int = 64
+) -> Dict[str, float]:
+    """
+    The sense accuracy of a model's sense head on the gold frames of a CoNLL-2012 file or
+    folder (design B, lemmas from `senses.lemmatize`), and on those whose lemma has several
+    rolesets in the head (`ambiguous_sense_accuracy`).
+    """
+    decoder = SenseDecoder.of(model)
+    if decoder is None:
+        raise ValueError("the model has no sense head to evaluate")
+    frames, gold, predicates = sense_examples(list(read_conll2012(path, keep_lines=True)))
+    if not frames:
+        raise ValueError(f"{path}: no frames with a roleset (CoNLL-2012 frameset column)")
+    model.eval()
+    labeler = SemanticRoleLabeler(model, aligner, batch_size=batch_size)
+    features = frame_features(labeler, frames)
+    assert model.sense_classifier is not None
+    with torch.no_grad():
+        head = model.sense_classifier
+        logits = head(features.to(device=head.weight.device, dtype=head.weight.dtype))
+    ambiguous = [
+        i for i, p in enumerate(predicates) if len(decoder.candidate_rows(predicate_lemma(p))) > 1
+    ]
+    scores = {"sense_accuracy": sense_accuracy(decoder, logits, gold, predicates)}
+    if ambiguous:
+        scores["ambiguous_sense_accuracy"] = sense_accuracy(
+            decoder,
+            logits[ambiguous],
+            [gold[i] for i in ambiguous],
+            [predicates[i] for i in ambiguous],
+        )
+    return scores
+
+
 def evaluate_predicates(labeler: SemanticRoleLabeler, path: str) -> Dict[str, float]:
     """Predicate P/R/F1 of the labeler's predicate finder on a CoNLL-2012 file or folder."""
     sentences = list(read_conll2012(path))
@@ -162,5 +364,31 @@ def fit_from_corpus(
     **kwargs: Any,
 ) -> Dict[str, Any]:
     """`fit_predicate_head` on a CoNLL-2012 file or folder (its first `max_sentences`)."""
-    sentences = list(read_conll2012(corpus))[:max_sentences]
-    return fit_predicate_head(model, aligner, sentences, data_description(corpus), **kwargs)
+    return fit_heads_from_corpus(model, aligner, corpus, max_sentences, ["predicate"], **kwargs)[
+        "predicate"
+    ]
+
+
+def fit_heads_from_corpus(
+    model: PreTrainedModel,
+    aligner: Aligner,
+    corpus: str,
+    max_sentences: Optional[int] = None,
+    heads: Sequence[str] = HEADS,
+    **kwargs: Any,
+) -> Dict[str, Dict[str, Any]]:
+    """
+    `fit_predicate_head` and/or `fit_sense_head` (`heads`: `predicate`, `sense`) on a CoNLL-2012
+    file or folder (its first `max_sentences`). Returns each fitted head's record by its name.
+    """
+    unknown = sorted(set(heads) - set(HEADS))
+    if unknown or not heads:
+        raise ValueError(f"heads must be some of {', '.join(HEADS)}, not {', '.join(unknown)}")
+    sentences = list(read_conll2012(corpus, keep_lines="sense" in heads))[:max_sentences]
+    name = data_description(corpus)
+    records = {}
+    if "predicate" in heads:
+        records["predicate"] = fit_predicate_head(model, aligner, sentences, name, **kwargs)
+    if "sense" in heads:
+        records["sense"] = fit_sense_head(model, aligner, sentences, name, **kwargs)
+    return records

@@ -4,10 +4,12 @@ precision (`fp32`; `int8` on CPU; `bf16`/`fp16` autocast on a GPU, torch only), 
 of threads.
 
 The labeler calls a model in three places, each a method of a runner: `forward` (a batch of
-frames -> tag logits and predicate logits, `predicate_fusion_layer` 0), `encode` (sentences ->
-the shared encoding and predicate logits, `fusion.encode_sentences`) and `label` (frames from
-shared encodings -> tag logits, `fusion.label_shared`). Inputs and outputs are torch tensors
-either way; batching, windowing and the BIO-constrained decoding stay the labeler's.
+frames -> tag logits, predicate logits and sense logits, `predicate_fusion_layer` 0), `encode`
+(sentences -> the shared encoding and predicate logits, `fusion.encode_sentences`) and `label`
+(frames from shared encodings -> tag logits and sense logits, `fusion.label_shared`). `forward`
+and `label` answer a `SemanticRoleLabelingOutput` (`sense_logits` `None` without a sense head).
+Inputs and outputs are torch tensors either way; batching, windowing and the BIO-constrained
+decoding stay the labeler's.
 
 - `TorchRunner`: the model itself; `int8` replaces its linear layers (encoder and heads) by
   dynamically quantized ones (`torch.ao.quantization.quantize_dynamic`: int8 weights per
@@ -110,7 +112,7 @@ class TorchRunner:
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
     ) -> Any:
-        """The model's output (`logits`, `predicate_logits`)."""
+        """The model's output (`logits`, `predicate_logits`, `sense_logits`)."""
         with torch.no_grad(), self._autocast():
             return self.model(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
@@ -125,8 +127,8 @@ class TorchRunner:
 
     def label(
         self, shared: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
-    ) -> torch.Tensor:
-        """`fusion.label_shared`."""
+    ) -> Any:
+        """`fusion.label_shared`: the frames' `logits` and `sense_logits`."""
         with torch.no_grad(), self._autocast():
             return label_shared(self.model, shared, attention_mask, token_type_ids)
 
@@ -205,12 +207,14 @@ class OnnxRuntimeRunner:
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
     ) -> Any:
-        """The `model` graph's `logits` and `predicate_logits`, as the model's output."""
+        """The `model` graph's `logits`, `predicate_logits` and `sense_logits`, as the model's."""
         from srl_plugin.hf.modeling import SemanticRoleLabelingOutput
 
         outputs = self._run("model", input_ids, attention_mask, token_type_ids)
         return SemanticRoleLabelingOutput(
-            logits=outputs["logits"], predicate_logits=outputs.get("predicate_logits")
+            logits=outputs["logits"],
+            predicate_logits=outputs.get("predicate_logits"),
+            sense_logits=outputs.get("sense_logits"),
         )
 
     def encode(
@@ -222,9 +226,14 @@ class OnnxRuntimeRunner:
 
     def label(
         self, shared: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
-    ) -> torch.Tensor:
-        """The `label` graph's `logits`."""
-        return self._run("label", shared, attention_mask, token_type_ids)["logits"]
+    ) -> Any:
+        """The `label` graph's `logits` and `sense_logits`, as `TorchRunner.label` gives them."""
+        from srl_plugin.hf.modeling import SemanticRoleLabelingOutput
+
+        outputs = self._run("label", shared, attention_mask, token_type_ids)
+        return SemanticRoleLabelingOutput(
+            logits=outputs["logits"], sense_logits=outputs.get("sense_logits")
+        )
 
 
 def set_threads(threads: Optional[int]) -> None:

@@ -15,14 +15,28 @@ from allennlp.models import Model
 from allennlp.nn.util import get_mask_from_sequence_lengths, sequence_cross_entropy_with_logits
 from transformers import PreTrainedModel
 
+from srl_plugin.archives.files import ROLESETS_NAMESPACE
 from srl_plugin.archives.resolution import embedded_export, resolve_checkpoint
 from srl_plugin.hf.checkpoints.building import with_predicate_marker
 from srl_plugin.hf.checkpoints.weights import load_torch_weights
-from srl_plugin.hf.config import DEFAULT_DISTANCE_RADIUS, SrlSettings, set_labels, set_srl_settings
-from srl_plugin.hf.modeling import srl_class
+from srl_plugin.hf.config import (
+    DEFAULT_DISTANCE_RADIUS,
+    SrlSettings,
+    set_labels,
+    set_rolesets,
+    set_srl_settings,
+)
+from srl_plugin.hf.modeling import sense_cross_entropy, srl_class
 from srl_plugin.hf.predicates import PredicateLabels
+from srl_plugin.hf.senses import Sense, SenseDecoder
 from srl_plugin.hf.tagging import tag_frames
 from srl_plugin.metrics.predicate_f1 import PredicateF1
+from srl_plugin.metrics.predicate_sense import (
+    SENSE_ACCURACY,
+    FrameSense,
+    PredicateSense,
+    SentencePredicates,
+)
 from srl_plugin.metrics.srl_span_f1 import SrlSpanF1
 
 logger = logging.getLogger(__name__)
@@ -34,7 +48,8 @@ class HfSrlModel(Model):
     # Parameters
 
     vocab : `Vocabulary`
-        Its `labels` namespace holds the BIO tags.
+        Its `labels` namespace holds the BIO tags, its `roleset_labels` namespace (filled by the
+        `hf_srl` reader from data with rolesets) the sense head's rolesets.
     bert_model : `str`
         A Hugging Face checkpoint folder (`model.safetensors` or `pytorch_model.bin`) of a
         supported encoder family (BERT, RoBERTa, XLM-RoBERTa, DeBERTa-v2/v3, ELECTRA, ALBERT), or
@@ -64,6 +79,13 @@ class HfSrlModel(Model):
         or two layers after the marker, this makes up for the layers that no longer see it.
         Recorded in the export's `config.json`; a stock token-classification class cannot run
         it (off by default at fusion layer 0, which stays `SrlBert`'s model).
+    sense_head : `bool`, optional (default = on when the vocabulary has rolesets)
+        Train a sense head (`sense_classifier`), jointly with the tagger and the predicate head,
+        which picks each frame's PropBank roleset (`have.03`) among the `roleset_labels` of the
+        vocabulary (its rows, in index order, recorded as the export's `srl_rolesets`). It
+        reads the tagger's input at the predicate's first sub-word, so it costs one small
+        matrix product per frame. `False` leaves it out (today's model, whatever the data);
+        `True` on data without rolesets is an error.
     load_weights : `bool`, optional (default = `True`)
         Read the checkpoint's weights. Archive loading sets this to `False`: the weights come from
         `weights.th` and the configuration from the export inside the archive.
@@ -81,6 +103,7 @@ class HfSrlModel(Model):
         predicate_fusion_layer: int = 0,
         predicate_distance_radius: int = DEFAULT_DISTANCE_RADIUS,
         predicate_pair_head: Optional[bool] = None,
+        sense_head: Optional[bool] = None,
         load_weights: bool = True,
         **kwargs: Any,
     ) -> None:
@@ -91,14 +114,22 @@ class HfSrlModel(Model):
         settings = SrlSettings.options(
             predicate_head, predicate_fusion_layer, predicate_distance_radius, predicate_pair_head
         )
+        rolesets = vocabulary_rolesets(vocab) if sense_head is not False else []
+        if sense_head and not rolesets:
+            raise ValueError(
+                f"sense_head is true but the vocabulary has no rolesets (its {ROLESETS_NAMESPACE} "
+                "namespace is empty): the training data has no roleset column (CoNLL-2012 "
+                "column 8 is '-'), or the reader's senses option is off"
+            )
         if load_weights:
             checkpoint = resolve_checkpoint(bert_model)
-            hf_model = checkpoint.srl_model(labels, settings)
+            hf_model = checkpoint.srl_model(labels, settings, rolesets)
         else:
             checkpoint = resolve_checkpoint(bert_model, self.serialization_dir)
             config = with_predicate_marker(checkpoint.encoder_config())
             set_labels(config, labels)
             set_srl_settings(config, settings)
+            set_rolesets(config, rolesets)
             hf_model = srl_class(config, checkpoint.source)(config)
         if classifier_dropout is not None:
             hf_model.config.classifier_dropout = classifier_dropout
@@ -116,6 +147,7 @@ class HfSrlModel(Model):
         self._label_smoothing = label_smoothing
         self.span_metric = SrlSpanF1()
         self.predicate_metric = PredicateF1()
+        self.sense_metric = PredicateSense()
 
     @property
     def hf_model(self) -> PreTrainedModel:
@@ -129,6 +161,7 @@ class HfSrlModel(Model):
         metadata: List[Dict[str, Any]],
         tags: Optional[torch.LongTensor] = None,
         predicate_labels: Optional[torch.LongTensor] = None,
+        sense_labels: Optional[torch.LongTensor] = None,
     ) -> Dict[str, Any]:
         """
         # Parameters
@@ -145,11 +178,15 @@ class HfSrlModel(Model):
             Shape `(batch_size, num_wordpieces)`: gold BIO tag ids.
         predicate_labels : `torch.LongTensor`, optional
             Shape `(batch_size, num_wordpieces)`: gold predicate labels (-100 where none).
+        sense_labels : `torch.LongTensor`, optional
+            Shape `(batch_size,)`: each frame's gold roleset id in `roleset_labels` (-100 where
+            none: predicate-identification instances, frames without a roleset).
 
         # Returns
 
         `logits` and `class_probabilities` (shape `(batch_size, num_wordpieces, num_labels)`),
-        `predicate_logits`, `mask` and, with gold tags, `loss`.
+        `mask`, with the heads `predicate_logits` and `sense_logits` (shape `(batch_size,
+        num_rolesets)`), and, with gold tags, `loss`.
         """
         input_ids = tokens["tokens"]["tokens"]
         lengths = torch.tensor([m["num_wordpieces"] for m in metadata], device=input_ids.device)
@@ -166,10 +203,14 @@ class HfSrlModel(Model):
         output_dict: Dict[str, Any] = {
             "logits": logits,
             "class_probabilities": class_probabilities,
-            "predicate_logits": output.predicate_logits,
             "mask": mask,
             "metadata": metadata,
         }
+        # Only the heads the model has: `forward_on_instances` cannot split a None per instance.
+        if output.predicate_logits is not None:
+            output_dict["predicate_logits"] = output.predicate_logits
+        if output.sense_logits is not None:
+            output_dict["sense_logits"] = output.sense_logits
         loss = None
         if tags is not None:
             is_frame = torch.tensor([m["is_frame"] for m in metadata], device=mask.device)
@@ -184,6 +225,10 @@ class HfSrlModel(Model):
                 output.predicate_logits, predicate_labels.clamp(min=0), has_label
             )
             loss = predicate_loss if loss is None else loss + predicate_loss
+        if sense_labels is not None and output.sense_logits is not None:
+            # 0 (with a gradient) for a batch without rolesets, as the predicate loss.
+            sense_loss = sense_cross_entropy(output.sense_logits, sense_labels)
+            loss = sense_loss if loss is None else loss + sense_loss
         if loss is not None:
             output_dict["loss"] = loss
         if tags is not None and not self.training:
@@ -205,12 +250,38 @@ class HfSrlModel(Model):
                 [decoded["predicates"][i] for i in sentences],
                 [metadata[i]["gold_predicates"] for i in sentences],
             )
+        if "rolesets" in decoded:
+            # A sentence's frames and its predicate-identification instance may be in different
+            # batches: the metric joins them by the reader's `sentence_id`.
+            self.sense_metric(
+                frames=[
+                    FrameSense(
+                        metadata[i].get("sentence_id"),
+                        metadata[i]["predicate_indices"],
+                        decoded["rolesets"][i],
+                        metadata[i].get("roleset"),
+                    )
+                    for i in frames
+                    if metadata[i]["predicate_indices"]
+                ],
+                sentences=[
+                    SentencePredicates(
+                        metadata[i].get("sentence_id"),
+                        decoded["predicates"][i],
+                        metadata[i]["gold_predicates"],
+                    )
+                    for i in (sentences if "predicates" in decoded else [])
+                ],
+            )
 
     def make_output_human_readable(self, output_dict: Dict[str, Any]) -> Dict[str, Any]:
         """
         Adds `wordpiece_tags` and word-level `tags` (BIO-constrained Viterbi over wordpieces, a
-        word's tag read at its first wordpiece, exactly as `SrlBert`), and, for
-        predicate-identification instances, `predicate_tags` and `predicates`.
+        word's tag read at its first wordpiece, exactly as `SrlBert`); for
+        predicate-identification instances, `predicate_tags` and `predicates`; with a sense head,
+        each frame's `senses` (`srl_plugin.hf.senses.Sense`: roleset, name, score), `rolesets`
+        and `sense_scores` (`None` for instances without a predicate), decoded as the labeler
+        decodes raw text: among the rolesets of the predicate's lemmatized words.
         """
         metadata = output_dict["metadata"]
         frames = [meta["frame"] for meta in metadata]
@@ -226,12 +297,30 @@ class HfSrlModel(Model):
             found.add(output_dict["predicate_logits"], frames, range(len(frames)))
             output_dict["predicate_tags"] = found.tags()
             output_dict["predicates"] = found.predicates()
+        decoder = SenseDecoder.of(self.hf_model)
+        if decoder is not None and output_dict.get("sense_logits") is not None:
+            senses: List[Optional[Sense]] = [None] * len(metadata)
+            rows = [i for i, meta in enumerate(metadata) if meta["predicate_indices"]]
+            if rows:
+                decoded = decoder.decode(
+                    output_dict["sense_logits"][rows], [metadata[i]["verb"] for i in rows]
+                )
+                for row, sense in zip(rows, decoded):
+                    senses[row] = sense
+            output_dict["senses"] = senses
+            output_dict["rolesets"] = [s.roleset if s else None for s in senses]
+            output_dict["sense_scores"] = [s.score if s else None for s in senses]
         return output_dict
 
     def get_metrics(self, reset: bool = False) -> Dict[str, float]:
         metrics = {k: v for k, v in self.span_metric.get_metric(reset).items() if "overall" in k}
         if self.hf_model.predicate_classifier is not None:
             metrics.update(self.predicate_metric.get_metric(reset))
+        if self.hf_model.sense_classifier is not None:
+            senses = self.sense_metric.get_metric(reset)
+            if self.hf_model.predicate_classifier is None:  # nothing finds predicates
+                senses = {SENSE_ACCURACY: senses[SENSE_ACCURACY]}
+            metrics.update(senses)
         return metrics
 
     @classmethod
@@ -267,3 +356,13 @@ class HfSrlModel(Model):
         weights_file = weights_file or os.path.join(serialization_dir, "weights.th")
         model.load_state_dict(load_torch_weights(str(weights_file)))
         return model.cuda(cuda_device) if cuda_device >= 0 else model.cpu()
+
+
+def vocabulary_rolesets(vocab: Vocabulary) -> List[str]:
+    """The `roleset_labels` of a vocabulary in index order (`[]` where it has none)."""
+    if ROLESETS_NAMESPACE not in vocab.get_namespaces():
+        return []
+    return [
+        vocab.get_token_from_index(i, ROLESETS_NAMESPACE)
+        for i in range(vocab.get_vocab_size(ROLESETS_NAMESPACE))
+    ]

@@ -1,9 +1,10 @@
 """
 The ONNX form of an export (`srl-onnx`, `srl_plugin.hf.checkpoints.onnx_export`) in real ONNX
 Runtime: every family that exports, today's model and the fused one, gives PyTorch's tags and
-logits (fp32) on the EWT sample, long sentences and given predicates included; the int8 form
-labels through the installed `srl-label` as fp32 does on most tags of a trained export; what
-cannot work says so. Modern environment with the `onnx` extra (.venv-hf5).
+logits (fp32), sense logits included (BERT's cases have a sense head), on the EWT sample, long
+sentences and given predicates included; the int8 form labels through the installed
+`srl-label` as fp32 does on most tags of a trained export; what cannot work says so. Modern
+environment with the `onnx` extra (.venv-hf5).
 """
 
 import json
@@ -20,7 +21,7 @@ import torch
 from srl_plugin.hf import SemanticRoleLabeler
 from srl_plugin.hf.checkpoints.export import load_pretrained_srl_model, write_export
 from srl_plugin.hf.checkpoints.onnx_export import MANIFEST_FILE, onnx_folder, write_onnx
-from srl_plugin.hf.config import SrlSettings
+from srl_plugin.hf.config import SrlSettings, config_rolesets
 from srl_plugin.hf.frames import wordpiece_frame
 from srl_plugin.hf.tagging import decode_tags
 from srl_plugin.hf.tokenization import aligner_from_pretrained
@@ -38,13 +39,16 @@ FIXTURE = os.environ.get("SRL_PLUGIN_MODERN_FIXTURE", "")
 # Every family with today's model; the fused model on the families that have it.
 CASES = [(family, 0) for family in ("bert", "roberta", "xlm-roberta", "electra", "albert")]
 CASES += [("deberta-v2", 0), ("bert", 1), ("roberta", 1)]
+# BERT's exports have a sense head (today's model and the fused one), the others none.
+ROLESETS = {"bert": ["have.01", "have.03", "approve.01"]}
 
 
 def tiny_export(family: str, fusion_layer: int, folder: Path) -> str:
     """A tiny export of `family` (random heads that find predicates) with its ONNX form."""
     checkpoint = make_tiny_model(family, str(folder / "checkpoint"), conll_words(str(EWT_SAMPLE)))
     torch.manual_seed(0)
-    model = load_pretrained_srl_model(checkpoint, LABELS, SrlSettings.options(True, fusion_layer))
+    settings = SrlSettings.options(True, fusion_layer)
+    model = load_pretrained_srl_model(checkpoint, LABELS, settings, ROLESETS.get(family, []))
     with torch.no_grad():  # a head that finds some predicates, so that frames get labelled
         model.predicate_classifier.bias.copy_(torch.tensor([0.0, 0.5, -5.0]))
     export = write_export(model, aligner_from_pretrained(checkpoint), str(folder / "export"), "")
@@ -87,6 +91,11 @@ def test_onnx_runtime_gives_the_tags_and_logits_of_torch(export):
     ort_labeler = SemanticRoleLabeler.from_pretrained(export, batch_size=8, runtime="onnxruntime")
     fused = torch_labeler.model.predicate_fusion_layer
     assert set(manifest["graphs"]) == ({"encode", "label"} if fused else {"model"})
+    rolesets = torch_labeler.model.rolesets
+    assert manifest["rolesets"] == rolesets == config_rolesets(torch_labeler.model.config)
+    assert manifest["sense_head"] == bool(rolesets) and ort_labeler.model.rolesets == rolesets
+    graph = manifest["graphs"]["label" if fused else "model"]
+    assert ("sense_logits" in graph["outputs"]) == bool(rolesets)
     # No torch weights are read for ONNX Runtime.
     assert next(ort_labeler.model.parameters()).device.type == "meta"
 
@@ -107,8 +116,9 @@ def test_onnx_runtime_gives_the_tags_and_logits_of_torch(export):
         ort_shared, ort_predicate_logits = ort_labeler.encode(frames)
         compared = [(shared, ort_shared), (predicate_logits, ort_predicate_logits)]
         inputs = torch_labeler.tensors(frames)
-        logits = torch_labeler.runner.label(shared, inputs[1], inputs[2])
-        compared.append((logits, ort_labeler.runner.label(shared, inputs[1], inputs[2])))
+        output = torch_labeler.runner.label(shared, inputs[1], inputs[2])
+        ort_output = ort_labeler.runner.label(shared, inputs[1], inputs[2])
+        compared.append((output.logits, ort_output.logits))
     else:
         output, ort_output = torch_labeler.forward(frames), ort_labeler.forward(frames)
         compared = [
@@ -117,6 +127,12 @@ def test_onnx_runtime_gives_the_tags_and_logits_of_torch(export):
         ]
     for ours, theirs in compared:
         assert float((ours[mask] - theirs[mask]).abs().max()) <= 1e-4
+    # One row of sense scores per frame (none without a sense head).
+    if rolesets:
+        assert output.sense_logits.shape == ort_output.sense_logits.shape == (16, len(rolesets))
+        assert float((output.sense_logits - ort_output.sense_logits).abs().max()) <= 1e-4
+    else:
+        assert output.sense_logits is None and ort_output.sense_logits is None
 
 
 def test_manifest_tells_another_language_what_to_feed(export):

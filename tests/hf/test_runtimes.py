@@ -97,3 +97,37 @@ def test_device_options():
     )
     with pytest.raises(SystemExit):
         parser.parse_args(["--precision", "int4"])
+
+
+@pytest.mark.parametrize("fusion_layer", [0, 1])
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_torch_runner_gives_sense_logits_with_the_tags(tiny_bert, fusion_layer, precision):
+    """`forward` (and `label` for a fused model) answer the sense head's scores of each frame."""
+    from transformers import BertConfig
+
+    from srl_plugin.hf.checkpoints.building import build_srl_model, to_srl_names
+    from srl_plugin.hf.checkpoints.weights import read_weights
+    from srl_plugin.hf.config import SrlSettings, set_rolesets, set_srl_settings
+    from srl_plugin.hf.runtimes import TorchRunner
+
+    config = BertConfig.from_pretrained(tiny_bert)
+    set_srl_settings(config, SrlSettings.options(True, fusion_layer))
+    set_rolesets(config, ["have.01", "have.03"])
+    torch.manual_seed(0)
+    labels = ["O", "B-V", "B-ARG0", "I-ARG0"]
+    model = build_srl_model(config, to_srl_names(read_weights(tiny_bert)), labels, tiny_bert)
+    with torch.no_grad():
+        ids = torch.tensor([[2, 10, 11, 12, 3], [2, 10, 11, 12, 3]])
+        mask, types = torch.ones_like(ids), torch.zeros_like(ids)
+        types[0, 2], types[1, 3] = 1, 1
+        expected = model.eval()(input_ids=ids, attention_mask=mask, token_type_ids=types)
+    runner = TorchRunner(model, precision)
+    if fusion_layer:
+        shared, _ = runner.encode(ids, mask)
+        output = runner.label(shared, mask, types)
+    else:
+        output = runner.forward(ids, mask, types)
+    assert output.sense_logits.shape == (2, 2) and output.logits.shape == (2, 5, 4)
+    # int8 changes the numbers a little, fp32 not at all.
+    tolerance = 0.5 if precision == "int8" else 1e-5
+    assert torch.allclose(output.sense_logits, expected.sense_logits, atol=tolerance)

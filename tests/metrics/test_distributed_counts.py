@@ -5,6 +5,7 @@ import torch
 
 import srl_plugin.metrics.distributed as distributed
 from srl_plugin.metrics.predicate_f1 import PredicateF1
+from srl_plugin.metrics.predicate_sense import FrameSense, PredicateSense, SentencePredicates
 from srl_plugin.metrics.srl_span_f1 import SrlSpanF1
 
 
@@ -31,7 +32,7 @@ def fake_nccl(monkeypatch):
     monkeypatch.setattr(torch.distributed, "all_gather_object", all_gather_object)
     monkeypatch.setattr(torch.distributed, "get_world_size", lambda: 2)
     monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
-    for module in ("predicate_f1", "srl_span_f1"):
+    for module in ("predicate_f1", "predicate_sense", "srl_span_f1"):
         monkeypatch.setattr(f"srl_plugin.metrics.{module}.is_distributed", lambda: True)
     return devices
 
@@ -60,3 +61,15 @@ def test_span_metric_reduces_on_cuda_under_nccl(fake_nccl):
     # Both workers' counts: ARG0 right twice, ARG1 predicted twice in excess.
     assert scores["precision-overall"] == pytest.approx(0.5)
     assert scores["recall-overall"] == pytest.approx(1.0)
+
+
+def test_sense_metric_reduces_on_cuda_under_nccl(fake_nccl):
+    metric = PredicateSense()
+    metric(
+        frames=[FrameSense("a", [1], "run.01", "run.01"), FrameSense("a", [3], "be.01", "be.03")],
+        sentences=[SentencePredicates("a", [[1], [3]], [[1], [3]])],
+    )
+    scores = metric.get_metric()
+    assert fake_nccl == [torch.device("cuda", 0)]
+    # Both workers' counts (each joined its own sentences): the same ratios.
+    assert scores["sense_accuracy"] == 0.5 and scores["predicate_sense_f1"] == 0.5

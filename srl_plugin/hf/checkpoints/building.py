@@ -2,7 +2,8 @@
 Checkpoint surgery: a checkpoint's weights turned into the family's SRL model. Weights renamed to
 the SRL class's names (`to_srl_names`), the encoder's token types grown to the predicate
 marker's two (`with_predicate_marker`, `grow_token_type_embeddings`), classifier rows kept for
-labels already known, and the model built exactly from an export's weights (`build_exact`).
+labels already known and sense-head rows for rolesets already known, and the model built exactly
+from an export's weights (`build_exact`).
 """
 
 import logging
@@ -11,7 +12,7 @@ from typing import Dict, Optional, Sequence
 import torch
 from transformers import PretrainedConfig, PreTrainedModel
 
-from srl_plugin.hf.config import set_labels, update_srl_settings
+from srl_plugin.hf.config import config_rolesets, set_labels, set_rolesets, update_srl_settings
 from srl_plugin.hf.families import family
 from srl_plugin.hf.fusion import init_predicate_marker
 from srl_plugin.hf.modeling import srl_class
@@ -55,6 +56,7 @@ def build_srl_model(
     labels: Sequence[str],
     source: str,
     old_labels: Optional[Sequence[str]] = None,
+    old_rolesets: Optional[Sequence[str]] = None,
 ) -> PreTrainedModel:
     """
     The family's SRL model (`BertForSemanticRoleLabeling`, `RobertaForSemanticRoleLabeling`, ...)
@@ -75,12 +77,20 @@ def build_srl_model(
         The tags that `state["classifier.*"]` rows stand for. Rows of tags found in both are
         copied to their new ids (fine-tuning an export on data with other labels); other rows start
         fresh. Without it, the classifier is kept only if it has exactly `len(labels)` rows.
+    old_rolesets : `Sequence[str]`, optional
+        The rolesets that `state["sense_classifier.*"]` rows stand for; the rows of rolesets
+        that the config's `srl_rolesets` (the new sense head's) also lists are copied, the
+        others start fresh. Without it, the sense head is kept only if it has exactly as many
+        rows as the config lists rolesets.
     """
     set_labels(config, labels)
     model = srl_class(config, source)(with_predicate_marker(config))
     state = dict(state)
     classifier: Dict[str, torch.Tensor] = {
         k: state.pop(k) for k in ("classifier.weight", "classifier.bias") if k in state
+    }
+    senses: Dict[str, torch.Tensor] = {
+        k: state.pop(k) for k in ("sense_classifier.weight", "sense_classifier.bias") if k in state
     }
     expected = model.state_dict()
     for name, tensor in state.items():
@@ -98,6 +108,7 @@ def build_srl_model(
             (
                 "classifier.",
                 "predicate_classifier.",
+                "sense_classifier.",
                 "predicate_marker",
                 "predicate_distance",
                 "pair_projection.",
@@ -111,6 +122,8 @@ def build_srl_model(
         logger.warning("%s: ignoring weights %s", source, ", ".join(sorted(unexpected)[:8]))
     if classifier:
         _adopt_classifier_rows(model, classifier, labels, old_labels, source)
+    if senses and model.sense_classifier is not None:
+        _adopt_sense_rows(model, senses, old_rolesets, source)
     if model.predicate_fusion_layer and "predicate_marker" not in state:
         init_predicate_marker(model)
     return model
@@ -148,6 +161,46 @@ def _adopt_classifier_rows(
     logger.info("%s: kept the classifier rows of %d of %d labels", source, kept, len(labels))
 
 
+def _adopt_sense_rows(
+    model: PreTrainedModel,
+    senses: Dict[str, torch.Tensor],
+    old_rolesets: Optional[Sequence[str]],
+    source: str,
+) -> None:
+    rolesets = model.rolesets
+    weight, bias = senses.get("sense_classifier.weight"), senses.get("sense_classifier.bias")
+    if weight is None or bias is None:
+        raise CheckpointError(f"{source}: sense_classifier.weight or .bias without the other")
+    if weight.size(1) != model.config.hidden_size:
+        raise CheckpointError(
+            f"{source}: sense_classifier.weight has shape {tuple(weight.shape)} but the config's "
+            f"hidden size is {model.config.hidden_size}"
+        )
+    if old_rolesets is None:
+        if weight.size(0) != len(rolesets):
+            logger.info(
+                "%s: sense head has %d rows for %d rolesets; starting it fresh",
+                source,
+                weight.size(0),
+                len(rolesets),
+            )
+            return
+        old_rolesets = rolesets
+    if len(old_rolesets) != weight.size(0):
+        raise CheckpointError(
+            f"{source}: {len(old_rolesets)} rolesets but the sense head has {weight.size(0)} rows"
+        )
+    old_index = {roleset: i for i, roleset in enumerate(old_rolesets)}
+    with torch.no_grad():
+        for new_id, roleset in enumerate(rolesets):
+            if roleset in old_index:
+                model.sense_classifier.weight[new_id] = weight[old_index[roleset]]
+                model.sense_classifier.bias[new_id] = bias[old_index[roleset]]
+    kept = sum(roleset in old_index for roleset in rolesets)
+    if kept < len(rolesets):
+        logger.info("%s: kept the sense rows of %d of %d rolesets", source, kept, len(rolesets))
+
+
 def build_exact(
     config: PretrainedConfig,
     state: Dict[str, torch.Tensor],
@@ -176,7 +229,21 @@ def build_exact(
             f"config's hidden size is {config.hidden_size}"
         )
     update_srl_settings(config, predicate_head="predicate_classifier.weight" in state)
-    model = build_srl_model(config, state, labels, weights_path)
+    rolesets = config_rolesets(config)
+    senses = state.get("sense_classifier.weight")
+    if senses is not None and senses.size(0) != len(rolesets):
+        raise CheckpointError(
+            f"{labels_path} lists {len(rolesets)} rolesets (srl_rolesets) but the sense head in "
+            f"{weights_path} has {senses.size(0)} rows"
+        )
+    if senses is None and rolesets:
+        logger.warning(
+            "%s lists rolesets but %s has no sense head: the model gives no senses",
+            labels_path,
+            weights_path,
+        )
+        set_rolesets(config, [])
+    model = build_srl_model(config, state, labels, weights_path, old_rolesets=rolesets)
     unexpected = sorted(set(state) - set(model.state_dict()))
     if unexpected:
         raise CheckpointError(

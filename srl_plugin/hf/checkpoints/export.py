@@ -45,7 +45,9 @@ from srl_plugin.hf.config import (
     SrlSettings,
     config_json,
     config_labels,
+    config_rolesets,
     folder_files,
+    set_rolesets,
     set_srl_settings,
 )
 from srl_plugin.hf.families import family
@@ -59,6 +61,7 @@ def load_pretrained_srl_model(
     directory: str,
     labels: Optional[Sequence[str]] = None,
     settings: SrlSettings = SrlSettings(),
+    rolesets: Optional[Sequence[str]] = None,
 ) -> PreTrainedModel:
     """
     Any checkpoint folder of a supported family (a bare encoder such as `RobertaModel`, a
@@ -66,14 +69,18 @@ def load_pretrained_srl_model(
     (default: the checkpoint's own `id2label`) and SRL `settings` (default `SrlBert`'s), to
     start training from. An encoder with fewer than two token types gets the predicate marker's
     second row (`grow_token_type_embeddings`); the heads, fused predicate marker, offset
-    embeddings and pair head that the checkpoint lacks start fresh.
+    embeddings and pair head that the checkpoint lacks start fresh. `rolesets` are the sense
+    head's rows (`[]`: no sense head; default: the checkpoint's own `srl_rolesets`, if any);
+    rows of rolesets that the checkpoint's sense head already has keep their weights.
     """
     if not os.path.isfile(os.path.join(directory, CONFIG_FILE)):
         raise CheckpointError(
             f"{directory} is not a Hugging Face checkpoint folder (no {CONFIG_FILE})"
         )
     config = read_encoder_config(directory, directory)
-    return pretrained_srl_model(config, read_weights(directory), directory, labels, settings)
+    return pretrained_srl_model(
+        config, read_weights(directory), directory, labels, settings, rolesets
+    )
 
 
 def pretrained_srl_model(
@@ -82,12 +89,16 @@ def pretrained_srl_model(
     source: str,
     labels: Optional[Sequence[str]] = None,
     settings: SrlSettings = SrlSettings(),
+    rolesets: Optional[Sequence[str]] = None,
 ) -> PreTrainedModel:
     """
     `load_pretrained_srl_model` of a checkpoint already read (e.g. an AllenNLP archive read in
     memory): its `config` (changed here) and `weights`; `source` names it in errors.
     """
     set_srl_settings(config, settings)
+    old_rolesets = config_rolesets(config)
+    if rolesets is not None:
+        set_rolesets(config, rolesets)
     old_labels = config_labels(config)
     if labels is None:
         labels = old_labels
@@ -96,7 +107,12 @@ def pretrained_srl_model(
     state = to_srl_names(weights, prefix)
     state = grow_token_type_embeddings(state, prefix, config.initializer_range, source)
     return build_srl_model(
-        config, state, labels, source, old_labels=old_labels if has_srl_labels else None
+        config,
+        state,
+        labels,
+        source,
+        old_labels=old_labels if has_srl_labels else None,
+        old_rolesets=old_rolesets or None,
     )
 
 

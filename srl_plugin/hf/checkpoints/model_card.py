@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from huggingface_hub import ModelCard, ModelCardData
 from huggingface_hub.repocard_data import EvalResult
 
-from srl_plugin.hf.config import srl_settings
+from srl_plugin.hf.config import config_rolesets, sense_head_fit, srl_settings
 
 TASK_TYPE = "semantic-role-labeling"
 TASK_NAME = "Semantic role labelling"
@@ -28,6 +28,10 @@ MODEL_INDEX_METRICS = (
     ("predicate-f1", "f1", "Predicate identification F1"),
     ("predicate-precision", "precision", "Predicate identification precision"),
     ("predicate-recall", "recall", "Predicate identification recall"),
+    ("sense_accuracy", "accuracy", "Sense accuracy (gold predicates)"),
+    ("predicate_sense_f1", "f1", "Predicate and sense F1"),
+    ("predicate_sense_precision", "precision", "Predicate and sense precision"),
+    ("predicate_sense_recall", "recall", "Predicate and sense recall"),
 )
 _HUB_CACHE_FOLDER = re.compile(r"models--([^/\\]+)--([^/\\]+)[/\\]snapshots[/\\]")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
@@ -73,6 +77,7 @@ def render_model_card(
     architecture: str = "BertForSemanticRoleLabeling",
     fusion_layer: int = 0,
     pair_head: bool = False,
+    sense_head: Optional[Dict[str, Any]] = None,
 ) -> str:
     """
     The model card of an export.
@@ -96,9 +101,9 @@ def render_model_card(
         The Hub id of the base checkpoint when `base_checkpoint` is a local folder.
     pytorch_bin : `bool`
         Whether the export also holds `pytorch_model.bin`.
-    architecture, fusion_layer, pair_head :
+    architecture, fusion_layer, pair_head, sense_head :
         The SRL class (`config.architectures`), the config's `srl_predicate_fusion_layer` and
-        `srl_predicate_pair_head`; see `model_architecture`.
+        `srl_predicate_pair_head`, and `sense_head_status`; see `model_architecture`.
     """
     hub_id, base_description = describe_checkpoint(base_checkpoint)
     if base_model:
@@ -126,6 +131,7 @@ def render_model_card(
         architecture,
         fusion_layer,
         pair_head,
+        sense_head,
     )
     return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}"))
 
@@ -159,11 +165,15 @@ def _eval_results(
 
 
 def model_architecture(model: Any) -> Dict[str, Any]:
-    """`render_model_card`'s `architecture`, `fusion_layer` and `pair_head` of an SRL model."""
+    """
+    `render_model_card`'s `architecture`, `fusion_layer`, `pair_head` and `sense_head` of an SRL
+    model.
+    """
     return {
         "architecture": type(model).__name__,
         "fusion_layer": int(getattr(model, "predicate_fusion_layer", 0) or 0),
         "pair_head": getattr(model, "pair_projection", None) is not None,
+        "sense_head": sense_head_status(model),
     }
 
 
@@ -177,7 +187,17 @@ def predicate_head_status(model: Any) -> Dict[str, Any]:
     return {"present": getattr(model, "predicate_classifier", None) is not None, "fit": fit}
 
 
+def sense_head_status(model: Any) -> Dict[str, Any]:
+    """The rolesets of a model's sense head (`[]`: none) and how it was fitted, if it was."""
+    present = getattr(model, "sense_classifier", None) is not None
+    return {
+        "rolesets": config_rolesets(model.config) if present else [],
+        "fit": sense_head_fit(model.config),
+    }
+
+
 _HEAD_START, _HEAD_END = "<!-- predicate-head -->", "<!-- /predicate-head -->"
+_SENSE_START, _SENSE_END = "<!-- sense-head -->", "<!-- /sense-head -->"
 
 
 def _predicate_head_text(predicate_head: Optional[Dict[str, Any]]) -> List[str]:
@@ -207,11 +227,62 @@ def _predicate_head_text(predicate_head: Optional[Dict[str, Any]]) -> List[str]:
     return [_HEAD_START] + text + [_HEAD_END, ""]
 
 
+def _sense_head_text(sense_head: Optional[Dict[str, Any]], fusion_layer: int) -> List[str]:
+    if sense_head is None:
+        return []
+    rolesets = sense_head["rolesets"]
+    if not rolesets:
+        text = [
+            "**No sense head**: frames carry no PropBank roleset. `srl-fit-predicates THIS_FOLDER",
+            "CONLL_DIR --heads sense --output DIR` fits one on the frozen encoder from a CoNLL-2012",
+            "corpus with rolesets (its frameset column).",
+        ]
+    else:
+        where = "the top of the layers above the marker" if fusion_layer else "the encoder's output"
+        examples = ", ".join(f"`{r}`" for r in rolesets[:4]) + (
+            ", ..." if len(rolesets) > 4 else ""
+        )
+        text = [
+            f"**Predicate senses.** A third head (`sense_classifier`) scores {len(rolesets)}",
+            f"PropBank rolesets ({examples}; `srl_rolesets` in `config.json`, in row order) for",
+            f"each frame's predicate, read from {where} at the predicate's first sub-word.",
+            "srl_plugin (`srl_plugin.hf.senses`) picks the best of the rolesets of the predicate's",
+            "lemma (simplemma, and the noun and adjective forms of PropBank's frame files v3.4,",
+            "CC BY-SA 4.0) and names the roleset and its roles from the frame files; a lemma the",
+            "head does not know gets the frame files' first roleset of it, or `lemma.01`, marked",
+            "as not from the model.",
+        ]
+        fit = sense_head["fit"]
+        if fit:
+            scores = ", ".join(
+                f"{name.replace('_', ' ')} {value:.4f}"
+                for name, value in fit.items()
+                if isinstance(value, float)
+            )
+            text += [
+                f"The sense head was fitted afterwards ({fit.get('method')}) on `{fit.get('data')}`",
+                f"({fit.get('sentences')} sentences), the encoder and other heads unchanged"
+                + (f": {scores}." if scores else "."),
+            ]
+        text += [
+            "Stock `*ForTokenClassification` classes load this export with `sense_classifier` as",
+            "an unused weight and give no senses.",
+        ]
+    return [_SENSE_START] + text + [_SENSE_END, ""]
+
+
+def _replace_section(text: str, start: str, end: str, paragraph: str) -> str:
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        return before + paragraph + rest.split(end, 1)[1]
+    return text.rstrip("\n") + "\n\n" + paragraph + "\n"
+
+
 def update_model_card(folder: str, model: Any, pytorch_bin: bool = False) -> str:
     """
-    The model card of the export in `folder` with its predicate-head paragraph rewritten for
-    `model` (after `srl-fit-predicates`); the rest, metadata included, is kept. A folder
-    without a card gets a new one.
+    The model card of the export in `folder` with its predicate-head and sense-head paragraphs
+    rewritten for `model` (after `srl-fit-predicates`); the rest, metadata included, is kept. A
+    folder without a card gets a new one.
     """
     path = os.path.join(folder, "README.md")
     if not os.path.isfile(path):
@@ -224,12 +295,9 @@ def update_model_card(folder: str, model: Any, pytorch_bin: bool = False) -> str
         )
     card = ModelCard.load(path)
     paragraph = "\n".join(_predicate_head_text(predicate_head_status(model))[:-1])
-    text = card.text
-    if _HEAD_START in text and _HEAD_END in text:
-        before, rest = text.split(_HEAD_START, 1)
-        text = before + paragraph + rest.split(_HEAD_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + paragraph + "\n"
+    text = _replace_section(card.text, _HEAD_START, _HEAD_END, paragraph)
+    senses = _sense_head_text(sense_head_status(model), model_architecture(model)["fusion_layer"])
+    text = _replace_section(text, _SENSE_START, _SENSE_END, "\n".join(senses[:-1]))
     return str(ModelCard(f"---\n{card.data.to_yaml()}\n---\n{text}"))
 
 
@@ -244,6 +312,7 @@ def _body(
     architecture: str,
     fusion_layer: int,
     pair_head: bool,
+    sense_head: Optional[Dict[str, Any]] = None,
 ) -> str:
     roles = sorted({label[2:] for label in labels if label.startswith("B-")})
     family_name = _family_name(architecture)
@@ -285,6 +354,7 @@ def _body(
         "",
     ]
     lines += _predicate_head_text(predicate_head)
+    lines += _sense_head_text(sense_head, fusion_layer)
     numbers = {k: v for k, v in sorted(metrics.items()) if isinstance(v, float)}
     if numbers:
         lines += ["## Validation metrics", "", "| metric | value |", "| --- | --- |"]
@@ -315,6 +385,12 @@ def _body(
         "",
     ]
     custom = bool(fusion_layer or pair_head)
+    senses = bool(sense_head and sense_head["rolesets"])
+    unused = (
+        "the predicate and sense heads are unused weights"
+        if senses
+        else "the predicate head is the one unused weight"
+    )
     if custom:
         what = (
             "the predicate marker enters inside the encoder"
@@ -332,7 +408,7 @@ def _body(
         lines += [
             f"The weights ({weights}) carry `{stock}`'s names, so",
             f"`AutoModelForTokenClassification` / `{stock}.from_pretrained` load",
-            "them (the predicate head is the one unused weight) and give correct logits **for one",
+            f"them ({unused}) and give correct logits **for one",
             "frame**, when `token_type_ids` is 1 on the predicate's sub-words:",
             "",
             "```python",
@@ -348,7 +424,8 @@ def _body(
             "",
             "They cannot label a sentence by themselves: the stock `token-classification` pipeline",
             "sets no predicate marker and decodes each sub-word on its own, so its tags are wrong;",
-            f"they do not find predicates (the head is srl_plugin's `{architecture}`).",
+            f"they do not find predicates{' or senses' if senses else ''} (the "
+            f"head{'s are' if senses else ' is'} srl_plugin's `{architecture}`).",
         ]
     if family_name == "Bert":
         lines += [

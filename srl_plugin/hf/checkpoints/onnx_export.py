@@ -8,11 +8,13 @@ The graphs are traced from the model's own code, not re-implemented:
 - `predicate_fusion_layer` 0: one graph, `model` (the SRL class's `forward`): `input_ids`,
   `attention_mask`, `token_type_ids` (int64, `[batch, wordpieces]`; `token_type_ids` is 1 on the
   predicate's sub-words) -> `logits` (`[batch, wordpieces, labels]`) and, with a predicate head,
-  `predicate_logits` (`[batch, wordpieces, 3]`, read on inputs whose `token_type_ids` are 0).
+  `predicate_logits` (`[batch, wordpieces, 3]`, read on inputs whose `token_type_ids` are 0),
+  and with a sense head `sense_logits` (`[batch, rolesets]`, the manifest's `rolesets`).
 - fused models: `encode` (`fusion.encode_sentences`: `input_ids`, `attention_mask` -> `shared`
   `[batch, wordpieces, hidden]`, `predicate_logits`), once per sentence, and `label`
-  (`fusion.label_shared`: `shared`, `attention_mask`, `token_type_ids` -> `logits`), once per
-  predicate, `shared` repeated for each of a sentence's predicates.
+  (`fusion.label_shared`: `shared`, `attention_mask`, `token_type_ids` -> `logits` and, with a
+  sense head, `sense_logits`), once per predicate, `shared` repeated for each of a sentence's
+  predicates.
 
 Batch and length axes are dynamic. `manifest.json` says what to feed and what comes back (names,
 types, shapes), the labels in id order, the precision of each file and the opset. The graphs
@@ -36,7 +38,7 @@ from torch import nn
 
 from srl_plugin.hf.checkpoints.export import atomic_directory, read_encoder_config, read_export
 from srl_plugin.hf.checkpoints.weights import file_sha256, weights_file
-from srl_plugin.hf.config import config_labels, update_srl_settings
+from srl_plugin.hf.config import config_labels, set_rolesets, update_srl_settings
 from srl_plugin.hf.frames import config_max_wordpieces, wordpiece_frame
 from srl_plugin.hf.fusion import encode_sentences, label_shared
 from srl_plugin.hf.labels import PREDICATE_LABELS
@@ -86,9 +88,8 @@ class _Forward(nn.Module):
         output = self.model(
             input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
         )
-        if output.predicate_logits is None:
-            return (output.logits,)
-        return output.logits, output.predicate_logits
+        outputs = (output.logits, output.predicate_logits, output.sense_logits)
+        return tuple(tensor for tensor in outputs if tensor is not None)
 
 
 class _Encode(nn.Module):
@@ -111,7 +112,10 @@ class _Label(nn.Module):
         self.model = model
 
     def forward(self, shared: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-        return (label_shared(self.model, shared, attention_mask, token_type_ids),)
+        output = label_shared(self.model, shared, attention_mask, token_type_ids)
+        if output.sense_logits is None:
+            return (output.logits,)
+        return output.logits, output.sense_logits
 
 
 def graph_specs(model: Any) -> Dict[str, Dict[str, Any]]:
@@ -125,8 +129,18 @@ def graph_specs(model: Any) -> Dict[str, Dict[str, Any]]:
     logits = {"dtype": "float32", "shape": WORDPIECE_AXES + [len(model.labels)]}
     predicate = {"dtype": "float32", "shape": WORDPIECE_AXES + [len(PREDICATE_LABELS)]}
     has_head = model.predicate_classifier is not None
+    # One row per frame: the predicate's scores of each roleset.
+    senses = (
+        {"sense_logits": {"dtype": "float32", "shape": ["batch", len(model.rolesets)]}}
+        if model.sense_classifier is not None
+        else {}
+    )
     if not model.predicate_fusion_layer:
-        outputs = {"logits": logits, **({"predicate_logits": predicate} if has_head else {})}
+        outputs = {
+            "logits": logits,
+            **({"predicate_logits": predicate} if has_head else {}),
+            **senses,
+        }
         return {
             "model": {
                 "inputs": {"input_ids": ids, "attention_mask": ids, "token_type_ids": ids},
@@ -138,7 +152,7 @@ def graph_specs(model: Any) -> Dict[str, Dict[str, Any]]:
         "encode": {"inputs": {"input_ids": ids, "attention_mask": ids}, "outputs": encoded},
         "label": {
             "inputs": {"shared": shared, "attention_mask": ids, "token_type_ids": ids},
-            "outputs": {"logits": logits},
+            "outputs": {"logits": logits, **senses},
         },
     }
 
@@ -331,7 +345,10 @@ def _check_graph(
         expected = _torch_outputs(model, graph, inputs)
         mask = feed["attention_mask"].astype(bool)
         for name, ours, theirs in zip(spec["outputs"], got, expected):
-            difference = float(abs(ours[mask] - theirs.numpy()[mask]).max())
+            theirs = theirs.numpy()
+            if ours.ndim > 2:  # per wordpiece: padding is not compared
+                ours, theirs = ours[mask], theirs[mask]
+            difference = float(abs(ours - theirs).max())
             if not difference <= TOLERANCE:
                 raise ValueError(
                     f"the ONNX {graph!r} graph's {name} differ from PyTorch's by {difference:.2g} "
@@ -377,6 +394,7 @@ def _manifest(
         "model_type": model.family.model_type,
         "predicate_fusion_layer": model.predicate_fusion_layer,
         "predicate_head": model.predicate_classifier is not None,
+        "sense_head": model.sense_classifier is not None,
         "max_wordpieces": config_max_wordpieces(model.config),
         "opset": opset,
         "precisions": list(precisions),
@@ -399,6 +417,7 @@ def _manifest(
         },
         "labels": config_labels(model.config),
         "predicate_labels": list(PREDICATE_LABELS),
+        "rolesets": model.rolesets,
         "fp32_max_abs_difference_from_torch": differences,
         "exported_with": {
             "torch": torch.__version__,
@@ -409,6 +428,8 @@ def _manifest(
             "sub-words, 0 on padding. A word's tag is its first sub-word's, decoded with the "
             "BIO-constrained Viterbi of srl_plugin/hf/decoding.py over softmax(logits). "
             "predicate_logits (O, B-V, I-V) are read on inputs with token_type_ids all 0. "
+            "sense_logits score the rolesets (in this order) of each frame's predicate, decoded "
+            "by srl_plugin/hf/senses.py. "
             "With predicate_fusion_layer > 0: run encode once per sentence, then label once "
             "per predicate with that sentence's shared rows."
         ),
@@ -465,6 +486,8 @@ def onnx_model_skeleton(directory: str, manifest: Dict[str, Any]) -> Any:
 
     config = read_encoder_config(directory, directory)
     update_srl_settings(config, predicate_head=bool(manifest["predicate_head"]))
+    if not manifest.get("sense_head"):
+        set_rolesets(config, [])
     meta: Any = torch.device("meta")
     if not hasattr(meta, "__enter__"):  # torch < 2: no device context, the weights are read
         return read_export(directory)[0]

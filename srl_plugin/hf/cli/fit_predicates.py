@@ -1,7 +1,8 @@
 """
-`srl-fit-predicates EXPORT CONLL_DATA --output DIR`: an export with a predicate-identification
-head fitted on its frozen encoder (`srl_plugin.hf.predicate_fitting`), e.g. for a converted
-allennlp-models `srl_bert` archive, which has none. Needs no AllenNLP.
+`srl-fit-predicates EXPORT CONLL_DATA --output DIR [--heads predicate sense]`: an export with a
+predicate-identification head and/or a sense head fitted on its frozen encoder
+(`srl_plugin.hf.predicate_fitting`), e.g. for a converted allennlp-models `srl_bert` archive,
+which has neither. Needs no AllenNLP.
 """
 
 import argparse
@@ -28,16 +29,29 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from srl_plugin.hf.predicate_fitting import HEADS
+
     parser = Parser(
         prog=PROG,
-        description="Fit the predicate-identification head of an srl_plugin export (e.g. a "
-        "converted allennlp-models srl_bert archive, which has none) on the frozen encoder from "
-        "a CoNLL-2012 corpus, and write the export with it. Needs no AllenNLP.",
+        description="Fit the predicate-identification head and/or the sense head (PropBank "
+        "rolesets) of an srl_plugin export (e.g. a converted allennlp-models srl_bert archive, "
+        "which has neither) on the frozen encoder from a CoNLL-2012 corpus, and write the "
+        "export with them. Needs no AllenNLP.",
     )
     add_export_argument(parser)
     parser.add_argument("data", help="a CoNLL-2012 *gold_conll file or folder (e.g. EWT train)")
     parser.add_argument("--output", required=True, help="the export folder to write")
-    parser.add_argument("--dev", help="a CoNLL-2012 file or folder to report predicate F1 on")
+    parser.add_argument(
+        "--heads",
+        nargs="+",
+        choices=HEADS,
+        default=["predicate"],
+        help="the heads to fit (default: predicate); sense reads the rolesets of the frameset "
+        "column (8)",
+    )
+    parser.add_argument(
+        "--dev", help="a CoNLL-2012 file or folder to report predicate F1 / sense accuracy on"
+    )
     parser.add_argument(
         "--max-sentences", type=positive_int, help="fit on the first N sentences only"
     )
@@ -50,12 +64,13 @@ def _run(args: argparse.Namespace) -> None:
     from srl_plugin.hf.checkpoints.export import read_export, write_export
     from srl_plugin.hf.checkpoints.hub import resolve_model_dir
     from srl_plugin.hf.checkpoints.model_card import update_model_card
-    from srl_plugin.hf.config import update_srl_settings
+    from srl_plugin.hf.config import set_sense_head_fit, update_srl_settings
     from srl_plugin.hf.labeler import SemanticRoleLabeler
     from srl_plugin.hf.predicate_fitting import (
         data_description,
         evaluate_predicates,
-        fit_from_corpus,
+        evaluate_senses,
+        fit_heads_from_corpus,
     )
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -66,17 +81,28 @@ def _run(args: argparse.Namespace) -> None:
             raise CommandError(f"{path}: no such CoNLL-2012 file or folder")
     source = resolve_model_dir(args.export)
     model, aligner = read_export(source)
-    if model.predicate_classifier is not None:
+    heads = list(dict.fromkeys(args.heads))
+    if "predicate" in heads and model.predicate_classifier is not None:
         logger.warning("%s already has a predicate head: it is replaced", args.export)
-    record = fit_from_corpus(model, aligner, args.data, args.max_sentences)
+    if "sense" in heads and model.sense_classifier is not None:
+        logger.warning("%s already has a sense head: it is replaced", args.export)
+    records = fit_heads_from_corpus(model, aligner, args.data, args.max_sentences, heads)
     if args.dev:
-        dev = evaluate_predicates(SemanticRoleLabeler(model, aligner), args.dev)
-        record.update({f"{data_description(args.dev)} {k}": round(v, 4) for k, v in dev.items()})
-        update_srl_settings(model.config, predicate_head_fit=record)
-        print(f"predicate identification on {args.dev}: " + _figures(dev))
+        dev_name = data_description(args.dev)
+        if "predicate" in records:
+            dev = evaluate_predicates(SemanticRoleLabeler(model, aligner), args.dev)
+            records["predicate"].update({f"{dev_name} {k}": round(v, 4) for k, v in dev.items()})
+            update_srl_settings(model.config, predicate_head_fit=records["predicate"])
+            print(f"predicate identification on {args.dev}: " + _figures(dev))
+        if "sense" in records:
+            senses = evaluate_senses(model, aligner, args.dev)
+            records["sense"].update({f"{dev_name} {k}": round(v, 4) for k, v in senses.items()})
+            set_sense_head_fit(model.config, records["sense"])
+            print(f"senses on {args.dev}: " + _figures(senses))
     card = update_model_card(source, model, args.pytorch_bin)
     path = write_export(model, aligner, args.output, card, args.force, args.pytorch_bin)
-    print(f"wrote {path}: predicate head fitted on {record['data']} ({_figures(record)})")
+    for head, record in records.items():
+        print(f"wrote {path}: {head} head fitted on {record['data']} ({_figures(record)})")
 
 
 def _figures(values: Dict[str, Any]) -> str:
