@@ -7,8 +7,9 @@ each sentence's words detokenized with sacremoses, the sentences of a `#begin do
 with one space, each gold word's character offsets kept). One export labels that text two ways:
 
 - documents: each document's text through `SemanticRoleLabeler.label_documents` (what `srl-label
-  --documents` runs): sentences found by sentencex, words by spaCy's tokenizer
-  (`srl_plugin.hf.words`), every offset into the document;
+  --documents` runs): sentences found by sentencex (a segment over 32 words also cut after
+  sentence-final punctuation), words by spaCy's tokenizer (`srl_plugin.hf.words`), every offset
+  into the document;
 - sentence per line: each gold sentence's detokenized text through `label_stream` (what
   `srl-label` runs on a file of one sentence a line), its offsets shifted to the document;
 - the control, `--documents` on each gold sentence as a document of its own: the documents path

@@ -1,15 +1,17 @@
 """
 Sentence segmenters and word splitters for documents as input (issue 19), measured on EWT dev.
 
-1. Sentence segmenters (pysbd, sentencex, syntok, spaCy's rule-based `sentencizer` on
-   `spacy.blank("en")`, and a naive regex as the floor): the dev documents are rebuilt from the
-   CoNLL-2012 `#begin document (ID); part N` lines, each sentence's words detokenized, the
-   sentences joined with one space. A boundary is the character offset where a gold sentence
-   starts (offset 0 excluded); a predicted one counts when it equals a gold one after skipping
-   whitespace. Micro P/R/F1 over all boundaries, the recall on the boundaries that follow . ! ?
-   (the others, after emoticons, URLs or no punctuation, no punctuation-driven rule can find),
-   % of documents segmented exactly, characters per second; F1 again on the same documents with
-   words simply joined by spaces.
+1. Sentence segmenters (ours, `srl_plugin.hf.words.sentence_spans`: sentencex, with a segment of
+   more than `LONG_SEGMENT_WORDS` words also cut after sentence-final punctuation; pysbd,
+   sentencex alone, syntok, spaCy's rule-based `sentencizer` on `spacy.blank("en")`, and a naive
+   regex as the floor): the dev documents are rebuilt from the CoNLL-2012 `#begin document
+   (ID); part N` lines, each sentence's words detokenized, the sentences joined with one space.
+   A boundary is the character offset where a gold sentence starts (offset 0 excluded); a
+   predicted one counts when it equals a gold one after skipping whitespace. Micro P/R/F1 over
+   all boundaries, the recall on the boundaries that follow . ! ? (the others, after emoticons,
+   URLs or no punctuation, no punctuation-driven rule can find), % of documents segmented
+   exactly, characters per second; F1 again on the same documents with words simply joined by
+   spaces.
 2. Word splitters (ours, `srl_plugin.hf.words.word_spans`: spaCy's blank English tokenizer plus
    one rule keeping punctuation runs whole, "!!!", "$$$", "=====", `PUNCTUATION_RUNS`; spaCy's
    blank English tokenizer alone; syntok's tokenizer; sacremoses' `MosesTokenizer(escape=False)`;
@@ -52,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import split_path  # noqa: E402
 from srl_plugin.hf.conll import read_conll2012  # noqa: E402
-from srl_plugin.hf.words import word_spans, word_tokenizer  # noqa: E402
+from srl_plugin.hf.words import sentence_spans, word_spans, word_tokenizer  # noqa: E402
 
 Span = Tuple[int, int]
 
@@ -231,6 +233,15 @@ def _segment_sentencex() -> Callable[[str], List[int]]:
     return lambda text: [start for start, _ in _aligned(text, segment("en", text))]
 
 
+def _segment_ours() -> Callable[[str], List[int]]:
+    # What `--documents` and the spaCy component use: sentencex, and a segment of more than
+    # LONG_SEGMENT_WORDS words also cut after sentence-final punctuation.
+    import sentencex  # noqa: F401 (skipped, as the others, without its package)
+
+    word_tokenizer()  # built here, not in the timed first call
+    return lambda text: [start for start, _ in sentence_spans(text)]
+
+
 def _segment_syntok() -> Callable[[str], List[int]]:
     from syntok import segmenter
 
@@ -254,6 +265,7 @@ def _segment_regex() -> Callable[[str], List[int]]:
 
 
 SEGMENTERS: Dict[str, Tuple[str, Callable[[], Callable[[str], List[int]]]]] = {
+    "ours (hf/words.py: sentencex + long cut)": ("sentencex spacy", _segment_ours),
     "pysbd": ("pysbd", _segment_pysbd),
     "sentencex": ("sentencex", _segment_sentencex),
     "syntok": ("syntok", _segment_syntok),

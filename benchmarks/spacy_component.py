@@ -11,7 +11,8 @@ repeat):
   `srl_plugin.hf.corpus.label_lines`, what `srl-label` runs after reading its input;
 - `spaCy component`: `spacy.blank("en")` + the component, each document a Doc through
   `nlp.pipe` (spaCy's tokenizer, sentences by the project's segmenter, since a blank pipeline has
-  none);
+  none), each frame of a found sentence reading at most the labeler's `segment_window` sub-words
+  (`--segment-window`);
 - `spaCy component, gold sentences`: the same, each Doc given EWT's sentence boundaries
   (`set_sentence_starts`) before the component, so it labels the sentences `srl-label` labels:
   the component's own cost, without what segmentation changes;
@@ -27,6 +28,7 @@ such as "!!!" whole) give other words.
 Usage:
     python benchmarks/spacy_component.py [--export runs/demo/hf_model] [--repeats 3]
         [--max-documents N] [--threads 1] [--batch-size 64] [--detokenizer moses|spaces]
+        [--segment-window N]
 
 Runs in the modern environment (`.venv-hf5`, with sacremoses for `--detokenizer moses`).
 """
@@ -99,6 +101,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=64, help="frames per forward pass")
     parser.add_argument("--detokenizer", choices=("moses", "spaces"), default="moses")
+    parser.add_argument(
+        "--segment-window",
+        type=int,
+        help="sub-words a frame of a found sentence reads (default the component's; 0: all)",
+    )
     return parser.parse_args(argv)
 
 
@@ -115,11 +122,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     texts = [document.text for document in documents]
     lines = [sentence.text for sentence in sentences]
     nlp = spacy.blank("en")
-    nlp.add_pipe(
-        "semantic_role_labeler",
-        config={"model": args.export, "batch_size": args.batch_size, "device": "cpu"},
-    )
-    labeler = nlp.get_pipe("semantic_role_labeler").labeler  # loaded once, shared by all
+    config: Dict[str, Any] = {"model": args.export, "batch_size": args.batch_size, "device": "cpu"}
+    if args.segment_window is not None:
+        config["segment_window"] = args.segment_window
+    component: Any = nlp.add_pipe("semantic_role_labeler", config=config)
+    labeler = component.labeler  # loaded once, shared by all
     runners: Dict[str, Any] = {
         "srl-label (sentence per line)": lambda: list(
             label_lines(labeler, lines, jsonl=False, chunk_size=CHUNK_SIZE)
@@ -153,7 +160,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     )
     print(
         f"EWT dev: {len(texts)} documents, {len(lines)} gold sentences; export {args.export}; "
-        f"batches of {args.batch_size} frames; fastest of {args.repeats} interleaved runs"
+        f"batches of {args.batch_size} frames; segment window {labeler.segment_window or 'none'}; "
+        f"fastest of {args.repeats} interleaved runs"
     )
     base = predicates["srl-label (sentence per line)"] / seconds["srl-label (sentence per line)"]
     print("\n| path | predicates | seconds | predicates/s | ratio to srl-label |")

@@ -10,7 +10,7 @@ The README's demo, end to end on the shipped data and the real all-MiniLM-L6-v2 
 While it trains, the terminal shows the epoch, the batches done and the loss; the whole training
 log goes to runs/demo-train.log.
 
-Usage: python scripts/demo.py [--train-instances N] [--output runs/demo]
+Usage: python scripts/demo.py [--train-instances N] [--output runs/demo] [--config ...] [--overrides JSON]
 """
 
 import argparse
@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, TextIO
+from typing import Any, Dict, List, Optional, TextIO
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -115,11 +115,18 @@ class TrainingProgress:
 
 
 def train(
-    command: List[str], env: Dict[str, str], log: Path, stream: Optional[TextIO] = None
+    command: List[str],
+    env: Dict[str, str],
+    log: Path,
+    stream: Optional[TextIO] = None,
+    append: bool = False,
 ) -> int:
-    """Runs `command`: its whole output into the file `log`, its progress onto `stream`."""
+    """
+    Runs `command`: its whole output into the file `log` (after what it holds with `append`), its
+    progress onto `stream`.
+    """
     progress = TrainingProgress(stream or sys.stdout)
-    with open(log, "w", encoding="utf-8") as log_file:
+    with open(log, "a" if append else "w", encoding="utf-8") as log_file:
         process = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -144,6 +151,23 @@ def main() -> None:
     parser.add_argument("--train-instances", type=int, default=6000)
     parser.add_argument("--validation-instances", type=int, default=100000, help="default: all dev")
     parser.add_argument("--output", type=Path, default=ROOT / "runs" / "demo")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path("training_configs/demo.jsonnet"),
+        help="training_configs/ewt.jsonnet trains on all of EWT train (make ewt-model)",
+    )
+    parser.add_argument(
+        "--recover",
+        action="store_true",
+        help="go on with an interrupted run in --output (allennlp train --recover) rather than "
+        "start it afresh",
+    )
+    parser.add_argument(
+        "--overrides",
+        default="",
+        help="allennlp train's -o, e.g. '{\"model.sense_head\": false}' (the same run without senses)",
+    )
     args = parser.parse_args()
 
     setup_environment()
@@ -163,15 +187,18 @@ def main() -> None:
         DEMO_VALIDATION_INSTANCES=str(args.validation_instances),
     )
     command = [
-        sys.executable, "-m", "allennlp.__main__", "train", "training_configs/demo.jsonnet",
-        "-s", str(args.output), "--force", "--include-package", "srl_plugin", "--file-friendly-logging",
+        sys.executable, "-m", "allennlp.__main__", "train", str(args.config),
+        "-s", str(args.output), "--recover" if args.recover else "--force",
+        "--include-package", "srl_plugin", "--file-friendly-logging",
     ]  # fmt: skip
+    if args.overrides:
+        command += ["--overrides", args.overrides]
     print("$ python", " ".join(command[1:]), flush=True)
     started = time.time()
-    log_path = args.output.parent / "demo-train.log"
+    log_path = args.output.parent / f"{args.output.name}-train.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     print(f"training; the full log goes to {shown(log_path)}", flush=True)
-    if train(command, env, log_path) != 0:
+    if train(command, env, log_path, append=args.recover) != 0:
         sys.exit(f"training failed; see {shown(log_path)}")
     metrics = json.loads((args.output / "metrics.json").read_text())
     print(f"trained in {time.time() - started:.0f} s (log: {shown(log_path)})")
@@ -183,6 +210,13 @@ def main() -> None:
             metrics.get("best_validation_predicate-f1", float("nan")),
         )
     )
+    if "best_validation_sense_accuracy" in metrics:
+        print(
+            "sense accuracy {:.3f} on gold predicates; predicate+sense F1 {:.3f}".format(
+                metrics["best_validation_sense_accuracy"],
+                metrics["best_validation_predicate_sense_f1"],
+            )
+        )
     print(f"AllenNLP archive: {shown(args.output / 'model.tar.gz')}")
     print(f"Hugging Face export: {shown(args.output / 'hf_model')}")
     show_frames(args.output / "hf_model")
@@ -231,6 +265,22 @@ def show_frames(export: Path) -> None:
             assert tags == verb["tags"], "plain transformers and the labeler disagree"
             result = frame_result(words, verb["predicate_indices"], tags)
             print(f"  {result['description']}")
+            if "roleset" in verb:  # the sense head's roleset and the roles' meanings
+                print(f"    {sense_line(verb)}")
+
+
+def sense_line(verb: Dict[str, Any]) -> str:
+    """`approve.01 "approve, accept" (0.97): ARG0 approver = The committee; ...`"""
+    line = verb["roleset"]
+    if verb.get("roleset_name"):
+        line += f' "{verb["roleset_name"]}"'
+    line += f" ({verb['sense_score']:.2f})" if "sense_score" in verb else " (not from the model)"
+    described = [
+        f"{a['role']} {a['role_description']} = {a['text']}"
+        for a in verb["arguments"]
+        if a.get("role_description")
+    ]
+    return line + (": " + "; ".join(described) if described else "")
 
 
 if __name__ == "__main__":

@@ -47,6 +47,10 @@ _FRAME_KEYS = {
 }
 _ARGUMENT_KEYS = {"role", "start", "end", "text", "score", "char_start", "char_end"}
 PREDICATE_LABEL = "V"
+# The default `segment_window`: `srl_plugin.hf.labeler.DEFAULT_SEGMENT_WINDOW`, written out
+# because importing the labeler here would load transformers with every spaCy pipeline (a test
+# checks that the two agree); a config holds the number, so a saved pipeline keeps it.
+SEGMENT_WINDOW = 48
 
 
 @Language.factory(
@@ -56,6 +60,7 @@ PREDICATE_LABEL = "V"
         "batch_size": 64,
         "device": None,
         "dtype": "fp32",
+        "segment_window": SEGMENT_WINDOW,
         "spans_key": "srl",
         "predicates_key": "srl_predicates",
     },
@@ -67,12 +72,21 @@ def make_semantic_role_labeler(
     batch_size: int,
     device: Optional[str],
     dtype: str,
+    segment_window: Optional[int],
     spans_key: str,
     predicates_key: Optional[str],
 ) -> "SemanticRoleLabelerComponent":
     """The `semantic_role_labeler` factory (`nlp.add_pipe("semantic_role_labeler", config=...)`)."""
     return SemanticRoleLabelerComponent(
-        nlp.vocab, name, model, batch_size, device, dtype, spans_key, predicates_key
+        nlp.vocab,
+        name,
+        model,
+        batch_size,
+        device,
+        dtype,
+        spans_key,
+        predicates_key,
+        segment_window,
     )
 
 
@@ -108,6 +122,10 @@ class SemanticRoleLabelerComponent:
         `cpu`, `cuda`, `cuda:1`, ...; default `cuda` if torch sees one, else `cpu`.
     dtype : `str`
         `fp32`, or `bf16`/`fp16` (autocast on a GPU).
+    segment_window : `int`, optional
+        Each frame reads at most this many sub-words around its predicate, so that a sentence
+        whose boundaries were missed (a paragraph) is not read whole by each of its frames
+        (`srl-label --segment-window`); `None` or 0 reads whole sentences.
     spans_key : `str`
         The `doc.spans` key of the predicate and argument spans.
     predicates_key : `str`, optional
@@ -124,6 +142,7 @@ class SemanticRoleLabelerComponent:
         dtype: str = "fp32",
         spans_key: str = "srl",
         predicates_key: Optional[str] = "srl_predicates",
+        segment_window: Optional[int] = SEGMENT_WINDOW,
     ) -> None:
         if not model:
             raise ValueError(
@@ -140,6 +159,7 @@ class SemanticRoleLabelerComponent:
         self.dtype = dtype
         self.spans_key = spans_key
         self.predicates_key = predicates_key
+        self.segment_window = segment_window
         self._labeler: Any = None
         self._model_card = ""
 
@@ -154,7 +174,13 @@ class SemanticRoleLabelerComponent:
         from srl_plugin.hf.checkpoints.hub import resolve_model_dir
         from srl_plugin.hf.corpus import load_labeler
 
-        self._labeler = load_labeler(source, self.batch_size, self.device, self.dtype)
+        self._labeler = load_labeler(
+            source,
+            self.batch_size,
+            self.device,
+            self.dtype,
+            segment_window=self.segment_window or 0,
+        )
         card = os.path.join(resolve_model_dir(source), "README.md")
         self._model_card = ""
         if os.path.isfile(card):

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from tests import EWT_SAMPLE, FIXTURES_ROOT, PROJECT_ROOT
 
@@ -61,6 +61,23 @@ def allennlp_predict(archive: Path, input_file: Path, output_file: Path, *args: 
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return [json.loads(line) for line in output_file.read_text().splitlines()]
+
+
+def predict_frames(
+    archive: Path, frames: Sequence[Any], folder: Path, *args: str
+) -> Tuple[List[Dict[str, Any]], List[Any]]:
+    """
+    `allennlp predict ARCHIVE` on `frames` (instances of the archive's reader, one predicate
+    each) given as JSON lines of words and predicate, written to FOLDER/frames.jsonl; returns
+    the lines and what `allennlp_predict` read back (FOLDER/predicted.jsonl).
+    """
+    lines = [
+        {"tokens": i["metadata"]["words"], "predicates": [i["metadata"]["predicate_indices"]]}
+        for i in frames
+    ]
+    input_file = folder / "frames.jsonl"
+    input_file.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return lines, allennlp_predict(archive, input_file, folder / "predicted.jsonl", *args)
 
 
 def interrupted_srl_label(args: List[Any], output: Path, size: float) -> str:

@@ -23,7 +23,7 @@ from srl_plugin.hf.config import config_rolesets
 from srl_plugin.hf.modeling import AutoModelForSemanticRoleLabeling
 from srl_plugin.hf.senses import SenseDecoder
 from tests import SENSES_FIXTURE
-from tests.cli import allennlp_predict, train_tiny
+from tests.cli import predict_frames, train_tiny
 from tests.stock_loading import stock_from_pretrained
 
 SENSE_METRICS = (
@@ -163,22 +163,9 @@ def test_stock_token_classification_ignores_the_sense_head(senses_run):
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the hf_srl predictor (srl_plugin/predictors/hf_srl.py, the labeler) gives no "
-    "roleset per frame yet",
-)
 def test_allennlp_predict_gives_the_models_rolesets(archive, frames, senses_run, tmp_path):
     _, expected = allennlp_senses(archive.model, frames)
-    lines = [
-        {"tokens": i["metadata"]["words"], "predicates": [i["metadata"]["predicate_indices"]]}
-        for i in frames
-    ]
-    input_file = tmp_path / "frames.jsonl"
-    input_file.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    predicted = allennlp_predict(
-        senses_run / "model.tar.gz", input_file, tmp_path / "predicted.jsonl"
-    )
+    _, predicted = predict_frames(senses_run / "model.tar.gz", frames, tmp_path)
     assert [output["verbs"][0]["roleset"] for output in predicted] == expected
 
 

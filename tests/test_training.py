@@ -12,11 +12,12 @@ import pytest
 import torch
 from allennlp.data import Batch
 from allennlp.models.archival import load_archive
+from allennlp.training.optimizers import make_parameter_groups
 from transformers import AutoModelForTokenClassification, BertForTokenClassification
 
 from srl_plugin.hf.decoding import bio_transition_constraints, viterbi_decode_bio
 from tests import EWT_SAMPLE
-from tests.cli import allennlp_predict, train_tiny
+from tests.cli import predict_frames, train_tiny
 from tests.stock_loading import stock_from_pretrained
 
 
@@ -99,14 +100,8 @@ def test_export_logits_equal_allennlp_model_logits(archive, frames, trained_run)
 
 
 def test_export_tags_equal_allennlp_predict(trained_run, frames, tmp_path):
-    lines = [
-        {"tokens": i["metadata"]["words"], "predicates": [i["metadata"]["predicate_indices"]]}
-        for i in frames
-    ]
-    input_file = tmp_path / "frames.jsonl"
-    input_file.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    predicted = allennlp_predict(
-        trained_run / "model.tar.gz", input_file, tmp_path / "predicted.jsonl", "--batch-size", "16"
+    lines, predicted = predict_frames(
+        trained_run / "model.tar.gz", frames, tmp_path, "--batch-size", "16"
     )
     assert len(predicted) == len(lines)
 
@@ -173,3 +168,18 @@ def test_failed_training_writes_no_export_and_keeps_the_error(tiny_bert, tmp_pat
     assert "no_such_metric" in result.stderr
     assert not (output / "hf_model").exists()
     assert not [p for p in os.listdir(output) if p.startswith(".hf_model")]
+
+
+@pytest.mark.parametrize("prefix", ["", "module."])
+def test_recipe_parameter_groups_put_each_parameter_in_one_group(archive, prefix):
+    # "module." is what DistributedDataParallel puts before every name; a parameter that two
+    # groups match stops training before it starts (test_distributed trains for real).
+    groups = archive.config["trainer"]["optimizer"].as_dict()["parameter_groups"]
+    named = [(prefix + name, p) for name, p in archive.model.named_parameters()]
+    made = make_parameter_groups(named, groups)
+    names = {id(p): name for name, p in named}
+    no_decay, sense, rest = [{names[id(p)] for p in group["params"]} for group in made]
+    assert sense == {prefix + "sense_classifier.weight", prefix + "sense_classifier.bias"}
+    assert made[1]["lr"] == 2e-3 and made[1]["weight_decay"] == 0.0
+    assert {prefix + "classifier.bias", prefix + "predicate_classifier.bias"} <= no_decay
+    assert prefix + "classifier.weight" in rest

@@ -34,7 +34,11 @@ local bert_model = std.extVar("BERT_MODEL");
       "correct_bias": false,
       "weight_decay": 0.01,
       "parameter_groups": [
-        [["bias", "LayerNorm.bias", "LayerNorm.weight", "layer_norm.weight"], {"weight_decay": 0.0}],
+        // (".*" before the head's name: distributed training prefixes "module.")
+        [["^(?!.*sense_classifier\\.).*bias", "LayerNorm.weight", "layer_norm.weight"], {"weight_decay": 0.0}],
+        // The sense head is a new layer with a row per roleset (3,105 in EWT train), most of
+        // them rare: it learns faster than the encoder, as new task layers usually do.
+        [["sense_classifier\\."], {"lr": 2e-3, "weight_decay": 0.0}],
       ],
     },
     "learning_rate_scheduler": {

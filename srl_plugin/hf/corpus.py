@@ -44,17 +44,20 @@ def load_labeler(
     runtime: str = "torch",
     threads: Optional[int] = None,
     dtype: Optional[str] = None,
+    segment_window: Optional[int] = None,
 ) -> Any:
     """
     The `SemanticRoleLabeler` of an export, in eval mode, on `device` (default: `cuda` if torch
     sees one and the runtime is torch, else `cpu`), run by `runtime` (`torch` or `onnxruntime`,
     the export's `onnx/` form) at `precision` (`fp32`; `int8` on CPU; `bf16`/`fp16` autocast on
-    a GPU) on `threads` CPU threads. `dtype` is `precision`'s older name. Raises `ValueError`
-    naming what is wrong (device, runtime, precision, export, a missing extra).
+    a GPU) on `threads` CPU threads; each frame of a segmented sentence reads at most
+    `segment_window` sub-words (default the labeler's `DEFAULT_SEGMENT_WINDOW`; 0: whole
+    sentences). `dtype` is `precision`'s older name. Raises `ValueError` naming what is wrong
+    (device, runtime, precision, export, a missing extra).
     """
     import torch
 
-    from srl_plugin.hf.labeler import SemanticRoleLabeler
+    from srl_plugin.hf.labeler import DEFAULT_SEGMENT_WINDOW, SemanticRoleLabeler
     from srl_plugin.hf.runtimes import MissingExtraError, check_runtime
 
     if dtype is not None:
@@ -67,6 +70,14 @@ def load_labeler(
     check_runtime(runtime, precision, device.split(":")[0])
     if threads is not None and threads < 1:
         raise ValueError(f"threads must be positive, not {threads}")
+    if segment_window is None:
+        segment_window = DEFAULT_SEGMENT_WINDOW
+    elif segment_window < 0 or segment_window in (1, 2):
+        # Here, not in the labeler: its ValueError would read as the export's below.
+        raise ValueError(
+            f"segment_window must be at least 3 sub-words, or 0 for whole sentences, not "
+            f"{segment_window}"
+        )
     try:
         labeler = SemanticRoleLabeler.from_pretrained(
             export,
@@ -75,6 +86,7 @@ def load_labeler(
             runtime=runtime,
             precision=precision,
             threads=threads,
+            segment_window=segment_window or None,
         )
     except MissingExtraError:
         raise

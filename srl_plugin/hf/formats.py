@@ -2,7 +2,9 @@
 Writers for labelled results (the dictionaries of `SemanticRoleLabeler.predict_batch`): JSON
 lines, the CoNLL columns that `srl-eval.pl` reads, and a self-contained HTML page. Each writer
 turns one result into one complete record (a line, a block, a section), so a stream of them can
-be written as it is produced and cut only between records.
+be written as it is produced and cut only between records. Frames with a predicate sense (a model
+with a sense head, `srl_plugin.hf.outputs`) add their lemma and roleset to the CoNLL block and
+their roleset and role descriptions to the HTML; frames without one are written as before.
 
 A document's result (`srl_plugin.hf.documents`) is one record too, written in pieces as its
 sentences are labelled (`document_piece`): a JSON line `{"id": ..., "sentences": [...]}`, a
@@ -12,7 +14,7 @@ around the sentences' records as above.
 
 import html
 import json
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from srl_plugin.hf.documents import (
     DocumentEnd,
@@ -50,6 +52,12 @@ def conll_block(result: Dict[str, Any]) -> str:
     allennlp-models' `write_to_conll_eval_file`): per word, the predicate column (the word where
     a frame's predicate starts, `-` elsewhere), then one bracketed column per frame in the order
     of the predicates in the sentence, then a blank line. An error result gives no block.
+
+    Where frames have a sense (`lemma`, `roleset`), two columns follow: the predicate's lemma and
+    its roleset (`have`, `have.03`) on the line of the word where it starts, `-` elsewhere, as
+    CoNLL-2012's columns 7 and 8. They come last because `srl-eval.pl` takes each column after
+    the first for the arguments of the next predicate and ignores the columns left over, so it
+    scores the block exactly as it would without them.
     """
     if "error" in result:
         return ""
@@ -59,6 +67,12 @@ def conll_block(result: Dict[str, Any]) -> str:
     for verb in verbs:
         targets[verb["predicate_indices"][0]] = _conll_word(words[verb["predicate_indices"][0]])
     columns = [convert_bio_tags_to_conll_format(verb["tags"]) for verb in verbs]
+    if any("lemma" in verb or "roleset" in verb for verb in verbs):
+        lemmas, rolesets = ["-"] * len(words), ["-"] * len(words)
+        for verb in verbs:
+            lemmas[verb["predicate_indices"][0]] = _conll_cell(verb.get("lemma"))
+            rolesets[verb["predicate_indices"][0]] = _conll_cell(verb.get("roleset"))
+        columns += [lemmas, rolesets]
     lines = []
     for index, target in enumerate(targets):
         cells = [target.ljust(_CONLL_WIDTH)] + [
@@ -72,6 +86,11 @@ def _conll_word(word: str) -> str:
     # srl-eval.pl splits lines on whitespace and takes "-" for "no predicate here".
     word = "_".join(word.split())
     return "_" if word == "-" else word
+
+
+def _conll_cell(value: Optional[str]) -> str:
+    # One whitespace-free cell, "-" where there is no value (as on the lines of other words).
+    return "_".join((value or "").split()) or "-"
 
 
 # Colours of the roles: the core arguments, modifiers and the predicate, as in displaCy's palette.
@@ -96,11 +115,16 @@ section.document > h2 { font-size: 1.1em; border-bottom: 2px solid #bbb; padding
 section.sentence { border-bottom: 1px solid #ddd; padding: 0.6em 0 1em; }
 p.words { font-size: 1.05em; margin: 0.2em 0 0.6em; color: #555; }
 div.frame { line-height: 2.6; margin: 0.2em 0; }
-span.frame-score { font-size: 0.7em; color: #888; margin-left: 0.8em; }
+span.frame-score { font-size: 0.7em; color: #888; margin-left: 0.8em; white-space: nowrap; }
 mark.role { padding: 0.25em 0.45em; margin: 0 0.15em; border-radius: 0.35em;
             box-decoration-break: clone; -webkit-box-decoration-break: clone; }
 mark.role span.label { font-size: 0.62em; font-weight: bold; text-transform: uppercase;
                        vertical-align: middle; margin-left: 0.45em; }
+span.roleset { font-size: 0.62em; font-weight: bold; vertical-align: middle; margin-left: 0.45em;
+               font-family: Menlo, Consolas, monospace; }
+span.roleset.fallback { color: #444; font-weight: normal; }
+span.gloss { font-size: 0.68em; font-style: italic; color: #444; vertical-align: middle;
+             margin-left: 0.35em; }
 div.error { color: #a00; font-family: monospace; }
 """
 
@@ -131,24 +155,64 @@ def html_section(result: Dict[str, Any]) -> str:
 
 
 def _html_frame(words: Sequence[str], verb: Dict[str, Any]) -> str:
-    scores = {(a["start"], a["end"]): a.get("score") for a in verb["arguments"]}
+    # An argument's score and role description, by its span (the predicate has neither).
+    arguments = {(a["start"], a["end"]): a for a in verb["arguments"]}
+    sense = _html_sense(verb)
     pieces: List[str] = []
     position = 0
     for role, start, end in bio_tags_to_spans(verb["tags"]):
         pieces.extend(html.escape(word) for word in words[position:start])
         text = html.escape(" ".join(words[start : end + 1]))
-        score = scores.get((start, end))
+        argument = arguments.get((start, end), {})
+        score = argument.get("score")
         title = role if score is None else f"{role} {score:.2f}"
+        gloss = ""
+        if argument.get("role_description"):
+            title += f": {argument['role_description']}"
+            gloss = f'<span class="gloss">{html.escape(argument["role_description"])}</span>'
+        elif role == PREDICATE_ROLE and sense:
+            title += f": {_sense_title(verb)}"
+            gloss, sense = sense, ""  # Next to the first word of the predicate only.
         pieces.append(
             f'<mark class="role" data-role="{html.escape(role)}" title="{html.escape(title)}" '
             f'style="background: {_colour(role)}">{text}'
-            f'<span class="label">{html.escape(role)}</span></mark>'
+            f'<span class="label">{html.escape(role)}</span>{gloss}</mark>'
         )
         position = end + 1
     pieces.extend(html.escape(word) for word in words[position:])
-    score = verb.get("score")
-    suffix = "" if score is None else f'<span class="frame-score">frame score {score:.2f}</span>'
-    return f'<div class="frame" data-verb="{html.escape(verb["verb"])}">{" ".join(pieces)}{suffix}</div>'
+    if sense:  # No predicate among the tags: the sense opens the frame.
+        pieces.insert(0, f'<span title="{html.escape(_sense_title(verb))}">{sense}</span>')
+    notes = [] if verb.get("score") is None else [f"frame score {verb['score']:.2f}"]
+    if verb.get("sense_score") is not None:
+        notes.append(f"sense score {verb['sense_score']:.2f}")
+    elif verb.get("sense_from_model") is False:
+        notes.append("fallback sense")
+    suffix = f'<span class="frame-score">{" · ".join(notes)}</span>' if notes else ""
+    roleset = verb.get("roleset")
+    attributes = f'data-verb="{html.escape(verb["verb"])}"'
+    if roleset is not None:
+        attributes += f' data-roleset="{html.escape(roleset)}"'
+    return f'<div class="frame" {attributes}>{" ".join(pieces)}{suffix}</div>'
+
+
+def _html_sense(verb: Dict[str, Any]) -> str:
+    """The predicate's roleset and its name as shown after the predicate's label, or ""."""
+    if verb.get("roleset") is None:
+        return ""
+    fallback = " fallback" if verb.get("sense_from_model") is False else ""
+    shown = f'<span class="roleset{fallback}">{html.escape(verb["roleset"])}</span>'
+    if verb.get("roleset_name"):
+        shown += f'<span class="gloss">{html.escape(verb["roleset_name"])}</span>'
+    return shown
+
+
+def _sense_title(verb: Dict[str, Any]) -> str:
+    title = verb["roleset"]
+    if verb.get("roleset_name"):
+        title += f" ({verb['roleset_name']})"
+    if verb.get("sense_from_model") is False:
+        title += ", a fallback: not predicted by the model"
+    return title
 
 
 def _colour(role: str) -> str:

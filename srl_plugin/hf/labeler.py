@@ -31,6 +31,7 @@ from srl_plugin.hf.runtimes import (
     precision_of,
     set_threads,
 )
+from srl_plugin.hf.senses import Sense, SenseDecoder
 from srl_plugin.hf.tagging import FrameTags, tag_frames
 from srl_plugin.hf.tokenization import Aligner
 
@@ -40,9 +41,10 @@ SharedEncodings = Dict[Tuple[int, ...], torch.Tensor]
 
 # The most sub-words a frame of a segmented sentence reads (`Request.segmented`): where a
 # segmenter missed boundaries, a "sentence" may be a paragraph, and each of its frames would
-# read all of it (benchmarks/README.md "Documents": about the speed of gold sentences, at the
-# same span F1).
-DEFAULT_SEGMENT_WINDOW = 128
+# read all of it. 48 sub-words around the predicate (most EWT sentences are shorter) make
+# documents as fast as gold sentences a line, at about the same span F1 (benchmarks/README.md
+# "Documents"; 128 left documents at 0.85 of their speed).
+DEFAULT_SEGMENT_WINDOW = 48
 
 # Items per chunk of `label_stream`: about 2,500 frames of EWT-like text, enough for sorting by
 # length to remove most padding, small enough to keep memory flat.
@@ -84,11 +86,14 @@ class SemanticRoleLabeler:
         intra-op threads; default each library's own choice.
     onnx_folder : `str`, optional
         The export's `onnx/` folder, for `runtime="onnxruntime"` (`from_pretrained` finds it).
-    segment_window : `int`, optional (default = `128`)
+    segment_window : `int`, optional (default = `48`)
         In sentences whose boundaries a segmenter found (documents, spaCy Docs), each frame reads
         at most this many sub-words around its predicate (`frames.predicate_window`, as for
         sentences longer than the encoder); `None` reads the whole sentence. Sentences given one
         a line are always read whole.
+    senses : `bool`, optional (default = `True`)
+        With a model that has a sense head, give each frame its predicate's roleset and each
+        argument its role's meaning (`srl_plugin.hf.senses`); `False` leaves them out.
     """
 
     def __init__(
@@ -103,6 +108,7 @@ class SemanticRoleLabeler:
         threads: Optional[int] = None,
         onnx_folder: Optional[str] = None,
         segment_window: Optional[int] = DEFAULT_SEGMENT_WINDOW,
+        senses: bool = True,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, not {batch_size}")
@@ -119,6 +125,7 @@ class SemanticRoleLabeler:
         self.precision = precision
         self.max_wordpieces = config_max_wordpieces(model.config)
         self.segment_window = segment_window
+        self.sense_decoder = SenseDecoder.of(model) if senses else None
         self.runner: Union[TorchRunner, OnnxRuntimeRunner]
         if runtime == "onnxruntime":
             check_runtime(runtime, precision, torch.device(device or "cpu").type)
@@ -150,6 +157,7 @@ class SemanticRoleLabeler:
         precision: Optional[str] = None,
         threads: Optional[int] = None,
         segment_window: Optional[int] = DEFAULT_SEGMENT_WINDOW,
+        senses: bool = True,
     ) -> "SemanticRoleLabeler":
         """
         Loads an export folder written by the plugin (the callback or `srl-export`); with
@@ -161,38 +169,32 @@ class SemanticRoleLabeler:
         directory = resolve_model_dir(directory)
         precision = precision or precision_of(autocast_dtype)
         check_runtime(runtime, precision, torch.device(device or "cpu").type)
-        if runtime != "onnxruntime":
-            model, aligner = read_export(directory)
-            return cls(
-                model,
-                aligner,
-                device,
-                batch_size,
-                autocast_dtype,
-                runtime,
-                precision,
-                threads,
-                segment_window=segment_window,
+        folder = None
+        if runtime == "onnxruntime":
+            from srl_plugin.hf.checkpoints.onnx_export import (
+                onnx_folder,
+                onnx_model_skeleton,
+                read_manifest,
             )
-        from srl_plugin.hf.checkpoints.onnx_export import (
-            onnx_folder,
-            onnx_model_skeleton,
-            read_manifest,
-        )
 
-        import_onnxruntime()  # a missing extra first: `srl-onnx` would need it too
-        model = onnx_model_skeleton(directory, read_manifest(directory, precision))
+            import_onnxruntime()  # a missing extra first: `srl-onnx` would need it too
+            model = onnx_model_skeleton(directory, read_manifest(directory, precision))
+            aligner = read_aligner(directory)
+            folder = onnx_folder(directory)
+        else:
+            model, aligner = read_export(directory)
         return cls(
             model,
-            read_aligner(directory),
+            aligner,
             device,
             batch_size,
             autocast_dtype,
             runtime,
             precision,
             threads,
-            onnx_folder(directory),
+            folder,
             segment_window,
+            senses,
         )
 
     @property
@@ -293,8 +295,10 @@ class SemanticRoleLabeler:
                 needing.predicates = predicates
         frames = [(i, r, p) for i, r in enumerate(requests) for p in r.predicates or []]
         windows = [self._window(r) for _, r, _ in frames]
-        tagged = self._label_frames([(r.words, p) for _, r, p in frames], shared, windows)
-        for (i, framed, predicate), tags in zip(frames, tagged):
+        word_frames = [(r.words, p) for _, r, p in frames]
+        tagged = self.score_frames(word_frames, shared, windows)
+        senses = self.frame_senses(word_frames, [tags.sense_logits for tags in tagged])
+        for (i, framed, predicate), tags, sense in zip(frames, tagged, senses):
             results[i]["verbs"].append(
                 frame_result(
                     framed.words,
@@ -303,9 +307,27 @@ class SemanticRoleLabeler:
                     tags.probabilities,
                     framed.offsets,
                     framed.text,
+                    sense,
                 )
             )
         return results
+
+    def frame_senses(
+        self,
+        frames: Sequence[Tuple[Sequence[str], Sequence[int]]],
+        sense_logits: Sequence[Optional[torch.Tensor]],
+    ) -> List[Optional[Sense]]:
+        """
+        The sense of each (words, predicate word indices) frame from its sense head's scores
+        (`srl_plugin.hf.senses.SenseDecoder`, the predicate's words lemmatized); `None` for
+        every frame where the model has no sense head or `senses` is off.
+        """
+        if self.sense_decoder is None or not frames or any(s is None for s in sense_logits):
+            return [None] * len(frames)
+        predicates = [" ".join(words[i] for i in predicate) for words, predicate in frames]
+        # Shape: (num_frames, num_rolesets)
+        scores = torch.stack([s for s in sense_logits if s is not None])
+        return list(self.sense_decoder.decode(scores, predicates))
 
     def find_predicates(
         self, sentences: Sequence[Sequence[str]], shared: Optional[SharedEncodings] = None
@@ -322,7 +344,17 @@ class SemanticRoleLabeler:
             for frame in sentence_frames(self.aligner, words, self.max_wordpieces)
         ]
         found = PredicateLabels([len(words) for words in sentences])
+        # Each batch (longest first) is cut where its windows, padded to its longest, would pass
+        # `batch_size` x 64 sub-words: a segmenter's missed boundaries can make one "sentence" of
+        # 500 sub-words (a run of URLs) that would pad 63 short ones to its length.
+        budget = self.batch_size * 64
+        parts = []
         for batch in self.batches([frame for _, frame in windows]):
+            while batch:
+                rows = max(1, budget // len(batch[0][1].input_ids))
+                parts.append(batch[:rows])
+                batch = batch[rows:]
+        for batch in parts:
             batch_frames = [frame for _, frame in batch]
             if self.model.predicate_fusion_layer:
                 encodings, predicate_logits = self.encode(batch_frames)
@@ -339,7 +371,7 @@ class SemanticRoleLabeler:
         self, frames: Sequence[Tuple[Sequence[str], Sequence[int]]]
     ) -> List[List[str]]:
         """BIO tags per word for each (words, predicate word indices) frame."""
-        return [tags.tags for tags in self._label_frames(frames)]
+        return [tags.tags for tags in self.score_frames(frames)]
 
     def _window(self, request: Request) -> int:
         # The most sub-words one frame of `request` reads.
@@ -347,21 +379,32 @@ class SemanticRoleLabeler:
             return min(self.segment_window, self.max_wordpieces)
         return self.max_wordpieces
 
-    def _label_frames(
+    def _frame(self, words: Sequence[str], predicate: Sequence[int], window: int) -> WordpieceFrame:
+        # One frame's input, at most `window` sub-words; a segment window too narrow for the
+        # predicate's own word (a long URL) gives way to the encoder's limit, which alone may
+        # refuse the word.
+        try:
+            return wordpiece_frame(self.aligner, words, predicate, window)
+        except ValueError:
+            if window >= self.max_wordpieces:
+                raise
+            return wordpiece_frame(self.aligner, words, predicate, self.max_wordpieces)
+
+    def score_frames(
         self,
         frames: Sequence[Tuple[Sequence[str], Sequence[int]]],
         shared: Optional[SharedEncodings] = None,
         windows: Optional[Sequence[int]] = None,
     ) -> List[FrameTags]:
-        # Each frame's tags and their probabilities (each frame read in at most its `windows`
-        # sub-words; default the encoder's limit). A fused model reuses the sentences'
-        # encodings in `shared` and encodes the others once.
+        """
+        Each (words, predicate word indices) frame's tags, their probabilities and, with a sense
+        head, its `sense_logits`; each frame reads at most its `windows` sub-words (default the
+        encoder's limit). A fused model reuses the sentences' encodings in `shared` and encodes
+        the others once.
+        """
         inputs = [
-            wordpiece_frame(
-                self.aligner,
-                words,
-                predicate,
-                self.max_wordpieces if windows is None else windows[index],
+            self._frame(
+                words, predicate, self.max_wordpieces if windows is None else windows[index]
             )
             for index, (words, predicate) in enumerate(frames)
         ]
@@ -369,12 +412,17 @@ class SemanticRoleLabeler:
         for batch in self.batches(inputs):
             batch_frames = [frame for _, frame in batch]
             if self.model.predicate_fusion_layer:
-                logits = self._label_fused(batch_frames, {} if shared is None else shared)
+                output = self._label_fused(batch_frames, {} if shared is None else shared)
             else:
-                logits = self.forward(batch_frames).logits
+                output = self.forward(batch_frames)
             num_words = [len(frames[index][0]) for index, _ in batch]
-            batch_tags = tag_frames(logits, batch_frames, num_words, self.model.labels)
-            for (index, _), tags in zip(batch, batch_tags):
+            batch_tags = tag_frames(output.logits, batch_frames, num_words, self.model.labels)
+            sense_logits = output.sense_logits
+            if sense_logits is not None:
+                sense_logits = sense_logits.detach().float().cpu()
+            for row, ((index, _), tags) in enumerate(zip(batch, batch_tags)):
+                if sense_logits is not None:
+                    tags.sense_logits = sense_logits[row]
                 tagged[index] = tags
         return tagged
 
@@ -391,8 +439,8 @@ class SemanticRoleLabeler:
             yield [(i, frames[i]) for i in order[begin : begin + self.batch_size]]
 
     def _label_fused(self, frames: Sequence[WordpieceFrame], shared: SharedEncodings) -> Any:
-        # The frames' BIO logits from their sentences' shared encodings, encoding the missing
-        # sentences (once each) first.
+        # The frames' BIO logits and sense logits from their sentences' shared encodings,
+        # encoding the missing sentences (once each) first.
         keys = [tuple(frame.input_ids) for frame in frames]
         missing = {key: frame for key, frame in zip(keys, frames) if key not in shared}
         if missing:
@@ -407,7 +455,7 @@ class SemanticRoleLabeler:
         )
         for row, key in enumerate(keys):
             rows[row, : len(key)] = shared[key]
-        return self.runner.label(rows, attention_mask, token_type_ids).logits
+        return self.runner.label(rows, attention_mask, token_type_ids)
 
     def tensors(
         self, frames: Sequence[WordpieceFrame]

@@ -7,11 +7,19 @@ word's first wordpiece) of the tag that the constrained Viterbi path gave it. An
 `score` is the mean over its words; a frame's `score` is the mean over every word of the
 sentence that the frame labels (the whole decoded path), so it is low when the model hesitated
 anywhere in the frame. They are confidences for ranking and filtering, not calibrated.
+
+A model with a sense head gives each frame its predicate's `lemma`, `roleset` (`have.03`),
+`roleset_name` (the frame files' name, "auxiliary"), `sense_score` (see `srl_plugin.hf.senses`)
+and `sense_from_model` (`false` for a fallback roleset, which has no score), and each argument the
+`role_description` of its role for that roleset ("approver") where the frame files have one.
 """
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 from srl_plugin.hf.labels import PREDICATE_ROLE, bio_tags_to_spans, make_srl_string
+
+if TYPE_CHECKING:  # senses import the roleset table; frames without senses never need it
+    from srl_plugin.hf.senses import Sense
 
 # Digits kept in the JSON: enough to rank by, short lines.
 SCORE_DIGITS = 4
@@ -35,6 +43,7 @@ def frame_result(
     probabilities: Optional[Sequence[Optional[float]]] = None,
     offsets: Optional[Sequence[Tuple[int, int]]] = None,
     text: Optional[str] = None,
+    sense: Optional["Sense"] = None,
 ) -> Dict[str, Any]:
     """
     One entry of `"verbs"`: the predicate, its tags, description and arguments as spans
@@ -42,6 +51,8 @@ def frame_result(
     frame's window), the frame and each argument get a `score`; with `offsets` (per word
     `(start, end)` character offsets in the raw sentence), the predicate and each argument get
     `char_start`/`char_end`, so that `sentence[char_start:char_end]` is the text as written.
+    With the predicate's `sense`, the frame gets its lemma and roleset and each argument its
+    role's description (see the module's docstring).
 
     The `verb` and each argument's `text` are the words joined by spaces, except for a raw
     sentence (`text` and `offsets` given): there they are the sentence's own characters between
@@ -64,23 +75,40 @@ def frame_result(
             "text": span_text(start, end),
         }
         _add_extras(argument, range(start, end + 1), probabilities, offsets)
+        meaning = sense.describe(role) if sense is not None else None
+        if meaning:
+            argument["role_description"] = meaning
         arguments.append(argument)
     if text is not None and offsets is not None and _contiguous(predicate):
         verb = span_text(min(predicate), max(predicate))
     else:
         verb = " ".join(words[i] for i in predicate)
-    result: Dict[str, Any] = {
-        "verb": verb,
-        "predicate_indices": list(predicate),
-        "description": make_srl_string(words, tags),
-        "tags": tags,
-        "arguments": arguments,
-    }
+    result: Dict[str, Any] = {"verb": verb}
+    if sense is not None:
+        result.update(_sense_keys(sense))
+    result.update(
+        {
+            "predicate_indices": list(predicate),
+            "description": make_srl_string(words, tags),
+            "tags": tags,
+            "arguments": arguments,
+        }
+    )
     _add_extras(result, range(len(words)), probabilities, None)
     if offsets is not None:
         result["char_start"] = offsets[min(predicate)][0]
         result["char_end"] = offsets[max(predicate)][1]
     return result
+
+
+def _sense_keys(sense: "Sense") -> Dict[str, Any]:
+    keys: Dict[str, Any] = {"lemma": sense.lemma, "roleset": sense.roleset}
+    if sense.name:
+        keys["roleset_name"] = sense.name
+    if sense.score is not None:
+        keys["sense_score"] = round(sense.score, SCORE_DIGITS)
+    keys["sense_from_model"] = sense.from_model
+    return keys
 
 
 def _contiguous(predicate: Sequence[int]) -> bool:

@@ -7,9 +7,9 @@ batching (`batch_size=N` batches frames across sentences), device placement and 
 `preprocess` parses the item and builds its frames with the labeler's building blocks
 (`parse_item`, `wordpiece_frame` for given predicates, `sentence_frames` for predicate
 identification); `_forward` runs the model on the padded tensors; `postprocess` reads the heads'
-outputs as everything else does (`tagging.tag_frames`, `predicates.PredicateLabels`) and builds
-the frames (`frame_result`). A raw sentence's predicates found in `postprocess` are labelled by the
-`SemanticRoleLabeler` on the same model.
+outputs as everything else does (`tagging.tag_frames`, `predicates.PredicateLabels`, the
+labeler's `frame_senses`) and builds the frames (`frame_result`). A raw sentence's predicates
+found in `postprocess` are labelled by the `SemanticRoleLabeler` on the same model.
 
 Importing this module registers the task; `srl_plugin.hf` imports it when possible.
 """
@@ -119,13 +119,15 @@ class SemanticRoleLabelingPipeline(ChunkPipeline):
                 self.model, model_inputs["input_ids"], model_inputs["attention_mask"]
             )
             logits = predicate_logits  # (unused for sentences whose predicates are to be found)
+            sense_logits = None
             if any(kind != _IDENTIFY for kind in kinds):
-                logits = label_shared(
+                labelled = label_shared(
                     self.model,
                     shared,
                     model_inputs["attention_mask"],
                     model_inputs["token_type_ids"],
-                ).logits
+                )
+                logits, sense_logits = labelled.logits, labelled.sense_logits
             outputs = {"logits": logits, "predicate_logits": predicate_logits, "shared": shared}
         else:
             output = self.model(
@@ -135,6 +137,9 @@ class SemanticRoleLabelingPipeline(ChunkPipeline):
             )
             # `logits` first: the pipeline reads the batch size from the first value.
             outputs = {"logits": output.logits, "predicate_logits": output.predicate_logits}
+            sense_logits = output.sense_logits
+        if sense_logits is not None:
+            outputs["sense_logits"] = sense_logits
         for key in ("frame", "request", "predicate", "kind", "is_last"):
             outputs[key] = model_inputs[key]
         return outputs
@@ -168,8 +173,15 @@ class SemanticRoleLabelingPipeline(ChunkPipeline):
         )
         frames = [output["frame"] for output in all_outputs]
         tagged = tag_frames(logits, frames, [len(words)] * len(frames), self.model.labels)
+        senses = self.labeler.frame_senses(
+            [(words, output["predicate"]) for output in all_outputs],
+            [
+                output["sense_logits"][0] if "sense_logits" in output else None
+                for output in all_outputs
+            ],
+        )
         result = sentence_result(words, request.offsets)
-        for output, tags in zip(all_outputs, tagged):
+        for output, tags, sense in zip(all_outputs, tagged, senses):
             result["verbs"].append(
                 frame_result(
                     words,
@@ -178,6 +190,7 @@ class SemanticRoleLabelingPipeline(ChunkPipeline):
                     tags.probabilities,
                     request.offsets,
                     request.text,
+                    sense,
                 )
             )
         return result

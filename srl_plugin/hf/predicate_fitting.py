@@ -21,7 +21,7 @@ exporting. How a head was fitted is recorded in the config (`srl_predicate_head_
 import logging
 import os
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -47,6 +47,40 @@ SENSE_METHOD = (
 HEADS = ("predicate", "sense")
 # (words, predicate word indices): one frame of a sentence.
 Frame = Tuple[Sequence[str], Sequence[int]]
+
+
+def fit_linear_head(
+    in_features: int,
+    out_features: int,
+    losses: Optional[Callable[[nn.Linear], Iterable[torch.Tensor]]],
+    max_iterations: int,
+    weight_decay: float,
+) -> nn.Linear:
+    """
+    A linear head, zero at the start, fitted with L-BFGS (all the data at once, `max_iterations`
+    iterations) to minimise `weight_decay` times the squared norm of its weights plus each loss
+    term that `losses(head)` gives. Without `losses` (nothing to fit) it stays zero.
+    """
+    head = nn.Linear(in_features, out_features)
+    nn.init.zeros_(head.weight)
+    nn.init.zeros_(head.bias)
+    if losses is None:
+        return head
+    optimizer = torch.optim.LBFGS(
+        head.parameters(), max_iter=max_iterations, line_search_fn="strong_wolfe"
+    )
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = weight_decay * head.weight.pow(2).sum()
+        for term in losses(head):
+            loss = loss + term
+        loss.backward()
+        return loss
+
+    # LBFGS takes a closure that returns the loss tensor.
+    optimizer.step(closure)  # type: ignore[arg-type]
+    return head
 
 
 def encoder_features(
@@ -117,22 +151,13 @@ def fit_predicate_head(
     logger.info(
         "fitting the predicate head on %d words of %d sentences", len(targets), len(sentences)
     )
-    head = nn.Linear(features.size(1), len(PREDICATE_LABELS))
-    nn.init.zeros_(head.weight)
-    nn.init.zeros_(head.bias)
-    optimizer = torch.optim.LBFGS(
-        head.parameters(), max_iter=max_iterations, line_search_fn="strong_wolfe"
+    head = fit_linear_head(
+        features.size(1),
+        len(PREDICATE_LABELS),
+        lambda linear: [nn.functional.cross_entropy(linear(features), targets)],
+        max_iterations,
+        weight_decay,
     )
-
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        loss = nn.functional.cross_entropy(head(features), targets)
-        loss = loss + weight_decay * head.weight.pow(2).sum()
-        loss.backward()
-        return loss
-
-    # LBFGS takes a closure that returns the loss tensor.
-    optimizer.step(closure)  # type: ignore[arg-type]
     with torch.no_grad():
         predicted = head(features).argmax(-1).tolist()
     labels: List[List[int]] = [[0] * len(s.words) for s in sentences]
@@ -266,28 +291,20 @@ def fit_sense_head(
         )
         for candidates, members in groups.items()
     ]
-    head = nn.Linear(features.size(1), len(rolesets))
-    nn.init.zeros_(head.weight)
-    nn.init.zeros_(head.bias)
-    if batches:
-        optimizer = torch.optim.LBFGS(
-            head.parameters(), max_iter=max_iterations, line_search_fn="strong_wolfe"
-        )
 
-        def closure() -> torch.Tensor:
-            optimizer.zero_grad()
-            loss = weight_decay * head.weight.pow(2).sum()
-            for rows, inputs, targets in batches:
-                # Shape: (frames_of_group, candidates)
-                logits = inputs @ head.weight[rows].T + head.bias[rows]
-                loss = loss + nn.functional.cross_entropy(logits, targets, reduction="sum") / len(
-                    frames
-                )
-            loss.backward()
-            return loss
+    def group_losses(head: nn.Linear) -> Iterator[torch.Tensor]:
+        for rows, inputs, targets in batches:
+            # Shape: (frames_of_group, candidates)
+            logits = inputs @ head.weight[rows].T + head.bias[rows]
+            yield nn.functional.cross_entropy(logits, targets, reduction="sum") / len(frames)
 
-        # LBFGS takes a closure that returns the loss tensor.
-        optimizer.step(closure)  # type: ignore[arg-type]
+    head = fit_linear_head(
+        features.size(1),
+        len(rolesets),
+        group_losses if batches else None,
+        max_iterations,
+        weight_decay,
+    )
     with torch.no_grad():
         accuracy = sense_accuracy(decoder, head(features), gold, predicates)
     device = next(model.parameters()).device

@@ -51,6 +51,10 @@ class SrlLabeler:
         Each line (text, or with `jsonl` a record `{"id": ..., "text": ...}`) is a document:
         one row per document, its sentences labelled `DEFAULT_CHUNK_SIZE` at a time
         (`srl_plugin.hf.documents`). A row holds its document's whole result.
+    segment_window : `int`, optional
+        With `documents`, each frame of a found sentence reads at most this many sub-words
+        around its predicate (default the labeler's `DEFAULT_SEGMENT_WINDOW`); 0 reads whole
+        sentences (`srl-label --segment-window`).
     """
 
     def __init__(
@@ -63,11 +67,14 @@ class SrlLabeler:
         documents: bool = False,
         runtime: str = "torch",
         threads: Optional[int] = None,
+        segment_window: Optional[int] = None,
     ) -> None:
         if input_format not in ("text", "jsonl"):
             raise ValueError(f"input_format must be 'text' or 'jsonl', not {input_format!r}")
         keep_heap_flat()
-        self.labeler = load_labeler(export, batch_size, device, precision, runtime, threads)
+        self.labeler = load_labeler(
+            export, batch_size, device, precision, runtime, threads, segment_window=segment_window
+        )
         self.jsonl = input_format == "jsonl"
         self.documents = documents
 

@@ -19,7 +19,7 @@ Imports neither AllenNLP nor anything that downloads.
 
 import functools
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import torch
@@ -116,6 +116,8 @@ class Sense:
         `False` for a fallback: the head has no roleset of the lemma.
     lemma : `str`
         The lemma the roleset was looked up by.
+    entry : `Roleset`, optional
+        The frame files' roleset (name, roles' descriptions); `None` where they lack it.
     """
 
     roleset: str
@@ -123,6 +125,12 @@ class Sense:
     score: Optional[float]
     from_model: bool
     lemma: str
+    # The frame files' entry of `roleset` (`None` where they lack it), for `describe`.
+    entry: Optional[Roleset] = field(default=None, repr=False, compare=False)
+
+    def describe(self, role: str) -> Optional[str]:
+        """What `role` means for this roleset (`Roleset.describe`); `None` where unknown."""
+        return self.entry.describe(role) if self.entry is not None else None
 
 
 # `SenseDecoder.of`'s decoders, one per model while it lives.
@@ -183,7 +191,7 @@ class SenseDecoder:
         """The sense of a lemma the head knows no roleset of: the table's first, or `lemma.01`."""
         known = self.table.candidates(lemma)
         roleset = known[0] if known else fallback_roleset(lemma)
-        return Sense(roleset, self._name(roleset), None, False, lemma)
+        return self._sense(roleset, None, False, lemma)
 
     def decode(
         self,
@@ -231,7 +239,7 @@ class SenseDecoder:
                 row = int(best_rows[index])
                 roleset = self.rolesets[row]
                 score = float(best_scores[index])
-                senses.append(Sense(roleset, self._name(roleset), score, True, lemma))
+                senses.append(self._sense(roleset, score, True, lemma))
                 continue
             rows = self.candidate_rows(lemma)
             if not rows:
@@ -240,9 +248,7 @@ class SenseDecoder:
             probabilities = scores[index, list(rows)].softmax(dim=-1)
             best = int(probabilities.argmax())
             roleset = self.rolesets[rows[best]]
-            senses.append(
-                Sense(roleset, self._name(roleset), float(probabilities[best]), True, lemma)
-            )
+            senses.append(self._sense(roleset, float(probabilities[best]), True, lemma))
         return senses
 
     def roleset(self, roleset: str) -> Optional[Roleset]:
@@ -257,6 +263,7 @@ class SenseDecoder:
         found = self.table.get(roleset)
         return found.describe(role) if found is not None else None
 
-    def _name(self, roleset: str) -> Optional[str]:
-        found = self.table.get(roleset)
-        return found.name if found is not None and found.name else None
+    def _sense(self, roleset: str, score: Optional[float], from_model: bool, lemma: str) -> Sense:
+        entry = self.table.get(roleset)
+        name = entry.name if entry is not None and entry.name else None
+        return Sense(roleset, name, score, from_model, lemma, entry)

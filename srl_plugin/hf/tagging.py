@@ -35,11 +35,15 @@ class FrameTags:
         One BIO tag per word of the sentence.
     probabilities : `List[Optional[float]]`
         The probability of each word's tag; `None` for words outside the frame's window.
+    sense_logits : `torch.Tensor`, optional
+        The sense head's scores of the frame (shape `(num_rolesets,)`), where the model has one
+        and the caller ran it (the labeler sets them; `srl_plugin.hf.senses` decodes them).
     """
 
     wordpiece_ids: List[int]
     tags: List[str]
     probabilities: List[Optional[float]]
+    sense_logits: Optional[torch.Tensor] = None
 
 
 @lru_cache(maxsize=16)

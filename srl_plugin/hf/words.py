@@ -1,8 +1,9 @@
 """
 Raw text to sentences and words, keeping character offsets: the project's one sentence segmenter
-(`sentence_spans`, sentencex) and one word splitter (`word_spans`, spaCy's rule-based English
-tokenizer, no model). Both were chosen by measurement against EWT's gold sentences and words
-(`benchmarks/segmentation.py`, benchmarks/README.md "Documents").
+(`sentence_spans`, sentencex, with over-long segments cut after sentence-final punctuation) and
+one word splitter (`word_spans`, spaCy's rule-based English tokenizer, no model). Both were
+chosen by measurement against EWT's gold sentences and words (`benchmarks/segmentation.py`,
+benchmarks/README.md "Documents").
 """
 
 import functools
@@ -26,6 +27,21 @@ PUNCTUATION_RUNS = [
     r"<{2,}",
     r"\${2,}",
 ]
+
+# A segment of more words than this is cut after each sentence-final punctuation word as well
+# (`_cut_long`): sentencex does not end a sentence inside quotes or before a lowercase word, and
+# one segment that merges several sentences makes each of its frames read all of them (slower,
+# and arguments taken across the missed boundary). Shorter segments keep sentencex's precision.
+LONG_SEGMENT_WORDS = 32
+# Words that end a sentence as `word_tokenizer` splits them off: ".", and "?" or "!" runs ("?!",
+# "!!!"). An abbreviation keeps its period inside its word ("Mr.", "U.S."), so it is never one;
+# an ellipsis ("...", "\u2026") is not either: in web text it goes on as often as it ends (on EWT,
+# counting it costs boundary precision 0.954 against 0.975).
+_FINAL = re.compile(r"[.!?]|[!?][.!?]*")
+# Closing quotes and brackets written right after a sentence's final punctuation stay with it.
+_CLOSING = frozenset("\"'\u201d\u2019)]}")
+# A final punctuation mark followed by more text: only a segment with one may be cut.
+_INNER_FINAL = re.compile(r"[.!?]\S*\s+\S")
 
 # Characters that BERT-style tokenizers drop: control, format (zero-width), surrogate, private
 # use and unassigned.
@@ -92,8 +108,9 @@ def sentence_spans(text: str) -> List[Tuple[int, int]]:
     """
     The sentences of raw text as `(start, end)` character offsets, without the whitespace around
     them, found by sentencex (Wikimedia's rule-based segmenter: the highest boundary precision on
-    EWT's documents, `benchmarks/segmentation.py`). A paragraph break ends a sentence. Text
-    without a non-space character has no sentences.
+    EWT's documents, `benchmarks/segmentation.py`); a segment of more than `LONG_SEGMENT_WORDS`
+    words is also cut after each word of sentence-final punctuation (`_cut_long`). A paragraph
+    break ends a sentence. Text without a non-space character has no sentences.
     """
     from sentencex import segment
 
@@ -108,8 +125,30 @@ def sentence_spans(text: str) -> List[Tuple[int, int]]:
         if start < 0:  # sentencex returned text that is not the input's: never seen
             raise ValueError(f"the segmenter changed the text of a sentence: {stripped[:40]!r}")
         position = start + len(stripped)
-        spans.append((start, position))
+        spans.extend(_cut_long(text, start, position))
     return spans
+
+
+def _cut_long(text: str, start: int, end: int) -> List[Tuple[int, int]]:
+    # The segment text[start:end], cut after each word of final punctuation (and the closing
+    # quotes or brackets right after it) if it has more than LONG_SEGMENT_WORDS words.
+    if not _INNER_FINAL.search(text, start, end):
+        return [(start, end)]
+    words = word_spans(text[start:end])
+    if len(words) <= LONG_SEGMENT_WORDS:
+        return [(start, end)]
+    firsts = [0]
+    for index, (word, _, end_of_word) in enumerate(words[:-1]):
+        if not _FINAL.fullmatch(word) or _FINAL.fullmatch(words[index + 1][0]):
+            continue  # not final, or not the last of a run of them ("? !")
+        first = index + 1
+        while first < len(words) and words[first][0] in _CLOSING and words[first][1] == end_of_word:
+            end_of_word = words[first][2]
+            first += 1
+        if firsts[-1] < first < len(words):
+            firsts.append(first)
+    bounds = zip(firsts, firsts[1:] + [len(words)])
+    return [(start + words[first][1], start + words[last - 1][2]) for first, last in bounds]
 
 
 def _is_cjk(character: str) -> bool:

@@ -101,7 +101,9 @@ class HfSrlPredictor(Predictor):
             if metadata["is_frame"]:
                 predicate = metadata["predicate_indices"]
                 result["verbs"] = (
-                    [frame_result(words, predicate, output["tags"])] if predicate else []
+                    [frame_result(words, predicate, output["tags"], sense=output.get("senses"))]
+                    if predicate
+                    else []
                 )
                 result["gold_tags"] = metadata.get("gold_tags")
             else:

@@ -234,6 +234,45 @@ def test_bad_documents_are_answered_in_place(tiny_export, tmp_path):
     assert written[9]["id"] == 10 and len(written[9]["sentences"]) == 2
 
 
+def test_segment_window_is_what_a_frame_of_a_found_sentence_reads(tiny_export, tmp_path, capsys):
+    from srl_plugin.hf.labeler import DEFAULT_SEGMENT_WINDOW
+    from srl_plugin.hf.ray_data import SrlLabeler
+
+    # One sentence of some 70 words (no inner final punctuation: the segmenter keeps it whole).
+    text = "The man said that " + "the woman who sold the old car knew that " * 8 + "it rained."
+    source = tmp_path / "input.txt"
+    source.write_text(text + "\n", encoding="utf-8")
+
+    def verbs(result):
+        (sentence,) = result["sentences"]
+        return [(v["predicate_indices"], v["tags"], v["score"]) for v in sentence["verbs"]]
+
+    written, expected = {}, {}
+    for window, option in ((8, ["--segment-window", "8"]), (None, ["--segment-window", "none"]),
+                           (DEFAULT_SEGMENT_WINDOW, [])):  # fmt: skip
+        output = tmp_path / f"out{window}.jsonl"
+        arguments = [tiny_export, str(source), "--documents", "-o", str(output), *option]
+        assert srl_label_main(arguments) == 0
+        (written[window],) = _json_lines(output)
+        labeler = SemanticRoleLabeler.from_pretrained(tiny_export, segment_window=window)
+        labeler.model.eval()
+        (expected[window],) = labeler.label_documents([text])
+        assert verbs(written[window]) == verbs(expected[window]), window
+        # The Ray labeller takes the same setting.
+        ray = SrlLabeler(tiny_export, device="cpu", documents=True, segment_window=window or 0)
+        (line,) = ray({"text": [text]})["srl"]
+        assert verbs(json.loads(line)) == verbs(expected[window]), window
+    # The option is not ignored: a window of 8 sub-words leaves the frames other tags and scores.
+    assert verbs(written[8]) and verbs(written[8]) != verbs(written[None])
+    # A bad window is a usage error naming it.
+    capsys.readouterr()
+    with pytest.raises(SystemExit, match="2"):
+        srl_label_main([tiny_export, str(source), "--documents", "--segment-window", "x"])
+    assert "--segment-window: 'x' is not a whole number or none" in capsys.readouterr().err
+    assert srl_label_main([tiny_export, str(source), "--documents", "--segment-window", "2"]) == 2
+    assert "segment_window must be at least 3 sub-words" in capsys.readouterr().err
+
+
 def test_parse_document_names_what_is_wrong():
     assert parse_document("Some text.", 3).id == 3
     document = parse_document({"text": "t", "id": "a", "extra": {"k": 1}}, 3)
@@ -321,9 +360,10 @@ def test_conll_document_blocks_are_todays_blocks_and_score(
     records.append({"id": "empty", "text": ""})
     source = _write_jsonl(tmp_path / "documents.jsonl", records)
     conll, jsonl = tmp_path / "out.conll", tmp_path / "out.jsonl"
+    # Whole sentences (no segment window), as sentences given one a line are read, below.
     for output, output_format in ((conll, "conll"), (jsonl, "jsonl")):
         assert srl_label_main([tiny_export, str(source), "--documents", "--format", output_format,
-                               "-o", str(output)]) == 0  # fmt: skip
+                               "--segment-window", "none", "-o", str(output)]) == 0  # fmt: skip
     results = _json_lines(jsonl)
     text = conll.read_text(encoding="utf-8")
     # One block per good document, as CoNLL-2012 files have them (white space in ids is "_");

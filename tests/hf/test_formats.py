@@ -18,7 +18,7 @@ from srl_plugin.hf.labels import bio_tags_to_spans
 from srl_plugin.hf.srl_eval import count_bio_batch
 from tests import EWT_SAMPLE, PROJECT_ROOT
 from tests.conll import read_conll_sentences
-from tests.hf.browser import chromium
+from tests.hf.browser import assert_screenshot, dump_dom
 
 
 # The script ships with allennlp-models, and trained_run needs AllenNLP: its environment only.
@@ -93,15 +93,9 @@ def test_html_page_in_a_headless_browser(labeler, tmp_path):
     assert len(expected_spans) > 5
     page = tmp_path / "page.html"
     page.write_text(render_html(results, title="srl_plugin test"), encoding="utf-8")
-    browser = chromium()
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-    dom = subprocess.run(
-        [browser, *flags, "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert dom.returncode == 0, dom.stderr[-2000:]
+    dom = dump_dom(page)
     # The DOM the browser built: every frame, every role span, in order, with its label.
-    frames = re.findall(r'<div class="frame" data-verb="([^"]*)">(.*?)</div>', dom.stdout)
+    frames = re.findall(r'<div class="frame" data-verb="([^"]*)">(.*?)</div>', dom)
     assert len(frames) == sum(len(r["verbs"]) for r in results[:3])
     seen = [
         (html.unescape(verb), role)
@@ -109,12 +103,6 @@ def test_html_page_in_a_headless_browser(labeler, tmp_path):
         for role in re.findall(r'<mark class="role" data-role="([^"]+)"', body)
     ]
     assert seen == expected_spans
-    assert "<b>John</b>" not in dom.stdout and "&lt;b&gt;John&lt;/b&gt;" in dom.stdout
-    assert "line is not valid JSON" in dom.stdout and "<title>srl_plugin test</title>" in dom.stdout
-    screenshot = tmp_path / "page.png"
-    shot = subprocess.run(
-        [browser, *flags, f"--screenshot={screenshot}", "--window-size=900,600", page.as_uri()],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert shot.returncode == 0 and screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert screenshot.stat().st_size > 5000  # Not a blank page.
+    assert "<b>John</b>" not in dom and "&lt;b&gt;John&lt;/b&gt;" in dom
+    assert "line is not valid JSON" in dom and "<title>srl_plugin test</title>" in dom
+    assert_screenshot(page, tmp_path)

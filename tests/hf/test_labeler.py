@@ -73,6 +73,33 @@ def test_sentences_of_a_document_are_found_with_their_offsets():
     assert sentence_spans(" \n\t ") == []
 
 
+def test_a_long_segment_is_cut_after_sentence_final_punctuation():
+    """
+    sentencex does not end a sentence inside quotes or before a lowercase word; a segment of
+    more than LONG_SEGMENT_WORDS words is cut after each ".", "?" or "!" word too (closing quotes
+    kept), never after an abbreviation or an ellipsis. A shorter one stays as sentencex found it.
+    """
+    from srl_plugin.hf.words import LONG_SEGMENT_WORDS
+
+    quoted = (
+        'Excerpt: "His nationalism was supple enough to compromise with Mr. Sharon and to imagine'
+        " a two-state solution, even if the road remained rocky. The continued colonization of the"
+        " territories helped, along with attacks by radical groups, to derail the peace process."
+        '" you guys want to watch the game... at woodrow s tomorrow? there will be girls there'
+    )
+    assert len(word_spans(quoted)) > LONG_SEGMENT_WORDS
+    assert [quoted[start:end] for start, end in sentence_spans(quoted)] == [
+        'Excerpt: "His nationalism was supple enough to compromise with Mr. Sharon and to imagine'
+        " a two-state solution, even if the road remained rocky.",
+        "The continued colonization of the territories helped, along with attacks by radical"
+        ' groups, to derail the peace process."',
+        "you guys want to watch the game... at woodrow s tomorrow?",
+        "there will be girls there",
+    ]
+    short = 'Excerpt: "It was rocky. The process stalled." you guys want to come?'
+    assert len(sentence_spans(short)) == 1
+
+
 @pytest.mark.parametrize(
     "item, message",
     [
@@ -249,3 +276,31 @@ def test_predicates_of_later_windows_are_found_at_their_own_positions(labeler):
         expected,
         labeler.find_predicates([short])[0],
     ]
+
+
+def test_a_long_sentence_does_not_pad_a_batch_of_short_ones(labeler, monkeypatch):
+    """
+    Predicate identification reads sentences whole: a segment of 100+ sub-words (missed
+    boundaries among URLs) is batched so that no batch pads more than batch_size x 64 sub-words
+    (unless one window alone is longer), with the same predicates as one sentence at a time.
+    """
+    from tests import EWT_SAMPLE
+    from tests.tiny_bert import conll_words
+
+    short = [["the", "man", "said", "so", "."], ["she", "left"]] * 12
+    long = conll_words(str(EWT_SAMPLE))[:80]  # about 100 sub-words: under the encoder's 128
+    sentences = [long] + short
+    alone = [labeler.find_predicates([words])[0] for words in sentences]
+    shapes = []
+    forward = labeler.forward
+
+    def recording(frames):
+        shapes.append((len(frames), max(len(frame.input_ids) for frame in frames)))
+        return forward(frames)
+
+    monkeypatch.setattr(labeler, "forward", recording)
+    assert labeler.find_predicates(sentences) == alone
+    assert shapes[0][1] > 64 and sum(rows for rows, _ in shapes) == len(sentences)
+    for rows, longest in shapes:
+        assert rows <= labeler.batch_size
+        assert rows == 1 or rows * longest <= labeler.batch_size * 64

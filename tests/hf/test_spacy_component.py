@@ -7,13 +7,12 @@ span view in a real headless Chromium.
 import json
 import re
 import shutil
-import subprocess
 from collections import Counter
 from typing import Any, Dict, List, Optional
 
 import pytest
 
-from tests.hf.browser import chromium
+from tests.hf.browser import dump_dom
 from tests.hf.tiny_export import make_tiny_export
 
 # The component runs on the modern side (spaCy >= 3.7); the AllenNLP environment deselects it.
@@ -87,12 +86,24 @@ def frames_by_sentence(doc: Any) -> List[List[Dict[str, Any]]]:
 
 
 def oracle_frames(
-    oracle: Any, sentences: List[List[str]], predicates: Optional[List[Any]] = None
+    oracle: Any,
+    sentences: List[List[str]],
+    predicates: Optional[List[Any]] = None,
+    segmented: bool = False,
 ) -> List[List[Dict[str, Any]]]:
+    """
+    The labeler's frames of pre-tokenized sentences; `segmented`: as sentences of a Doc longer
+    than the labeler's `segment_window` are read (each frame a window around its predicate).
+    """
+    from srl_plugin.hf.inputs import parse_item
+
     items = [
         {"tokens": words} if predicates is None else {"tokens": words, "predicates": given}
         for words, given in zip(sentences, predicates or [None] * len(sentences))
     ]
+    requests = [parse_item(item) for item in items]
+    for request in requests:
+        request.segmented = segmented
     return [
         [
             {
@@ -104,7 +115,7 @@ def oracle_frames(
             }
             for verb in result["verbs"]
         ]
-        for result in oracle.predict_batch(items)
+        for result in oracle.label_requests(requests)
     ]
 
 
@@ -265,7 +276,9 @@ def test_sentence_boundaries_of_the_doc_are_kept(nlp, oracle):
         token.is_sent_start = token.i == 0
     doc = nlp(doc)
     assert len(list(doc.sents)) == 1
-    assert frames_by_sentence(doc) == oracle_frames(oracle, doc_sentences(doc))
+    # A sentence found by hand (or by a parser) is read as a segmenter's: TEXT is longer than
+    # the segment window, and each frame reads a window around its predicate.
+    assert frames_by_sentence(doc) == oracle_frames(oracle, doc_sentences(doc), segmented=True)
     # Empty and whitespace-only Docs: no sentences with words, no frames.
     assert nlp("")._.srl_frames == [] and nlp("  \n ")._.srl_frames == []
     assert list(nlp("  \n ").spans["srl"]) == []
@@ -311,6 +324,31 @@ def test_to_disk_and_spacy_load_carry_the_export(tiny_export, tmp_path, one_torc
     from_bytes.from_bytes(pipeline_bytes)
     assert [plain(doc) for doc in from_bytes.pipe(TEXTS)] == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipeline"]  # nothing left behind
+
+
+def test_segment_window_is_a_config_setting(nlp, tiny_export, tmp_path, one_torch_thread):
+    import spacy
+
+    from srl_plugin.hf.labeler import DEFAULT_SEGMENT_WINDOW
+
+    # The component's default (written out, not imported) is the labeler's.
+    assert nlp.get_pipe("semantic_role_labeler").labeler.segment_window == DEFAULT_SEGMENT_WINDOW
+    # One sentence of some 70 words: each frame reads 8 sub-words around its predicate, or all.
+    text = "The man said that " + "the woman who sold the old car knew that " * 8 + "it rained."
+    frames = {}
+    for window in (8, 0):
+        windowed = spacy.blank("en")
+        windowed.add_pipe(
+            "semantic_role_labeler",
+            config={"model": tiny_export, "device": "cpu", "segment_window": window},
+        )
+        assert windowed.get_pipe("semantic_role_labeler").labeler.segment_window == (window or None)
+        frames[window] = plain(windowed(text))
+        windowed.to_disk(tmp_path / str(window))
+        loaded = spacy.load(tmp_path / str(window))
+        assert loaded.config["components"]["semantic_role_labeler"]["segment_window"] == window
+        assert plain(loaded(text)) == frames[window]
+    assert frames[8] and frames[8] != frames[0]
 
 
 def test_export_without_predicate_head_needs_given_predicates(tiny_bert, tmp_path, oracle):
@@ -367,19 +405,14 @@ def test_displacy_span_view_in_a_headless_browser(nlp, tmp_path):
     page = displacy.render(doc, style="span", options={"spans_key": "srl"}, page=True)
     path = tmp_path / "spans.html"
     path.write_text(page.replace("</body>", _VISIBILITY_SCRIPT + "</body>"), encoding="utf-8")
-    browser = chromium()
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-    dom = subprocess.run(
-        [browser, *flags, "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120
-    )
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    found = re.search(r'<pre id="labels">(.*?)</pre>', dom.stdout, re.DOTALL)
-    assert found, dom.stdout[-2000:]
+    dom = dump_dom(path)
+    found = re.search(r'<pre id="labels">(.*?)</pre>', dom, re.DOTALL)
+    assert found, dom[-2000:]
     labels = json.loads(found.group(1).replace("&quot;", '"'))
     # Every span's role is drawn once, at its first token, and laid out visibly.
     assert all(visible for _, visible in labels)
     assert Counter(label for label, _ in labels) == roles
     # The words are all there, in order.
     words = [t.text for t in doc]
-    text = re.sub(r"<[^>]+>", " ", dom.stdout.split('<pre id="labels">')[0])
+    text = re.sub(r"<[^>]+>", " ", dom.split('<pre id="labels">')[0])
     assert [w for w in text.split() if w in words] == words

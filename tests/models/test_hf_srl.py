@@ -54,9 +54,9 @@ def _tensors(instances, vocab):
     return batch.as_tensor_dict()
 
 
-def test_sense_loss_is_the_sense_heads_cross_entropy(senses_bert, senses_data):
+def test_sense_loss_is_the_sense_heads_weighted_cross_entropy(senses_bert, senses_data):
     instances, vocab = senses_data
-    model = _model(senses_bert, vocab)
+    model = _model(senses_bert, vocab, sense_loss_weight=0.25)
     assert model.hf_model.rolesets == ["run.02", "run.01", "have.03", "have.01", "see.01"]
     tensors = _tensors(instances, vocab)
     with torch.no_grad():
@@ -69,7 +69,7 @@ def test_sense_loss_is_the_sense_heads_cross_entropy(senses_bert, senses_data):
     expected = torch.nn.functional.cross_entropy(
         with_senses["sense_logits"][labelled], labels[labelled]
     )
-    assert with_senses["loss"] - without["loss"] == pytest.approx(expected.item(), abs=1e-5)
+    assert with_senses["loss"] - without["loss"] == pytest.approx(0.25 * expected.item(), abs=1e-5)
     # A batch without any roleset adds 0, not NaN.
     windows = [i for i in instances if not i["metadata"]["is_frame"]]
     with torch.no_grad():

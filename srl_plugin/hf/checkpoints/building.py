@@ -28,6 +28,11 @@ _DROPPED_PREFIXES = (
 # A bare encoder's own top-level modules, which gain the family's prefix.
 _ENCODER_PREFIXES = ("embeddings.", "encoder.", "embeddings_project.")
 BUFFER_SUFFIXES = ("position_ids", "token_type_ids")
+# What a head's rows stand for, and the head, by its name (for `_copy_rows`'s error).
+_ROW_NAMES = {
+    "classifier": ("labels", "the classifier"),
+    "sense_classifier": ("rolesets", "the sense head"),
+}
 
 
 def to_srl_names(state: Dict[str, torch.Tensor], prefix: str = "bert") -> Dict[str, torch.Tensor]:
@@ -147,17 +152,7 @@ def _adopt_classifier_rows(
             )
             return
         old_labels = labels
-    if len(old_labels) != rows:
-        raise CheckpointError(
-            f"{source}: {len(old_labels)} labels but the classifier has {rows} rows"
-        )
-    old_index = {label: i for i, label in enumerate(old_labels)}
-    with torch.no_grad():
-        for new_id, label in enumerate(labels):
-            if label in old_index:
-                model.classifier.weight[new_id] = classifier["classifier.weight"][old_index[label]]
-                model.classifier.bias[new_id] = classifier["classifier.bias"][old_index[label]]
-    kept = sum(label in old_index for label in labels)
+    kept = _copy_rows(model, "classifier", classifier, old_labels, labels, source)
     logger.info("%s: kept the classifier rows of %d of %d labels", source, kept, len(labels))
 
 
@@ -186,19 +181,36 @@ def _adopt_sense_rows(
             )
             return
         old_rolesets = rolesets
-    if len(old_rolesets) != weight.size(0):
-        raise CheckpointError(
-            f"{source}: {len(old_rolesets)} rolesets but the sense head has {weight.size(0)} rows"
-        )
-    old_index = {roleset: i for i, roleset in enumerate(old_rolesets)}
-    with torch.no_grad():
-        for new_id, roleset in enumerate(rolesets):
-            if roleset in old_index:
-                model.sense_classifier.weight[new_id] = weight[old_index[roleset]]
-                model.sense_classifier.bias[new_id] = bias[old_index[roleset]]
-    kept = sum(roleset in old_index for roleset in rolesets)
+    kept = _copy_rows(model, "sense_classifier", senses, old_rolesets, rolesets, source)
     if kept < len(rolesets):
         logger.info("%s: kept the sense rows of %d of %d rolesets", source, kept, len(rolesets))
+
+
+def _copy_rows(
+    model: PreTrainedModel,
+    head: str,
+    old: Dict[str, torch.Tensor],
+    old_names: Sequence[str],
+    names: Sequence[str],
+    source: str,
+) -> int:
+    """
+    Copies the rows of `old[f"{head}.weight"]` and `old[f"{head}.bias"]`, which stand for
+    `old_names`, into the model's `head` (`classifier` or `sense_classifier`), to the rows of the
+    same names in `names`. Returns how many of `names` kept their row.
+    """
+    kind, described = _ROW_NAMES[head]
+    rows = old[f"{head}.weight"].size(0)
+    if len(old_names) != rows:
+        raise CheckpointError(f"{source}: {len(old_names)} {kind} but {described} has {rows} rows")
+    old_index = {name: i for i, name in enumerate(old_names)}
+    module = getattr(model, head)
+    with torch.no_grad():
+        for new_id, name in enumerate(names):
+            if name in old_index:
+                module.weight[new_id] = old[f"{head}.weight"][old_index[name]]
+                module.bias[new_id] = old[f"{head}.bias"][old_index[name]]
+    return sum(name in old_index for name in names)
 
 
 def build_exact(

@@ -1,9 +1,10 @@
 """
 `srl-label`: label a text or JSONL file (or stdin) with an export, without AllenNLP.
 
-    srl-label EXPORT INPUT [-o OUTPUT] [--format jsonl|conll|html] [--documents] [--batch-size N]
-              [--device cpu|cuda] [--runtime torch|onnxruntime] [--precision fp32|int8|bf16|fp16]
-              [--threads N] [--resume] [--quiet]
+    srl-label EXPORT INPUT [-o OUTPUT] [--format jsonl|conll|html] [--documents]
+              [--segment-window N|none] [--batch-size N] [--device cpu|cuda]
+              [--runtime torch|onnxruntime] [--precision fp32|int8|bf16|fp16] [--threads N]
+              [--resume] [--quiet]
 
 The input is read and labelled in chunks (`SemanticRoleLabeler.label_stream`) and each result is
 written, whole, as soon as its chunk is done: memory stays flat whatever the input's size, and
@@ -14,7 +15,11 @@ With `--documents`, each input line, JSONL record or file of an input folder is 
 (`srl_plugin.hf.documents`): its sentences are labelled a chunk at a time and its result is
 written piece by piece as they are done, so a document of any size is held as its text only.
 A document cut off by an interruption (or an error) is removed from an output file, which keeps
-complete records only; on stdout it stays, an incomplete last line without its line break.
+complete records only; on stdout it stays, an incomplete last line without its line break. Each
+frame of a sentence the segmenter found reads at most `--segment-window` sub-words around its
+predicate (default the labeler's `DEFAULT_SEGMENT_WINDOW`): where a boundary was missed, a
+"sentence" may be a paragraph, which every one of its frames would otherwise read whole.
+Sentences given one a line are read whole.
 """
 
 import argparse
@@ -33,6 +38,7 @@ from srl_plugin.hf.cli.options import (
     add_batching_arguments,
     add_device_arguments,
     add_export_argument,
+    add_segment_window_argument,
     console_main,
 )
 from srl_plugin.hf.corpus import keep_heap_flat, label_lines, load_labeler
@@ -83,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         "of an input folder is a document: its sentences are found and labelled "
         "(--chunk-size sentences at a time), one result per document with offsets into it",
     )
+    add_segment_window_argument(parser)
     add_batching_arguments(parser)
     add_device_arguments(parser)
     parser.add_argument(
@@ -119,7 +126,13 @@ def _run(args: argparse.Namespace) -> int:
         inputs = lines.iterator
         jsonl = _is_jsonl(args, lines)
     labeler = load_labeler(
-        args.export, args.batch_size, args.device, args.precision, args.runtime, args.threads
+        args.export,
+        args.batch_size,
+        args.device,
+        args.precision,
+        args.runtime,
+        args.threads,
+        segment_window=args.segment_window,
     )
 
     if not folder:

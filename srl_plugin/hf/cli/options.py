@@ -43,6 +43,19 @@ def positive_int(text: str) -> int:
     return value
 
 
+def segment_window(text: str) -> int:
+    """
+    An argparse type: the sub-words a frame of a found sentence reads; `none` (read whole
+    sentences) is 0, as `load_labeler` takes it (which checks the number).
+    """
+    if text.strip().lower() == "none":
+        return 0
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number or none") from None
+
+
 def add_export_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("export", help="export folder (or a Hugging Face Hub id in the cache)")
 
@@ -57,6 +70,21 @@ def add_batching_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=1024,
         help="lines read, sorted by length and labelled together (memory grows with it)",
+    )
+
+
+def add_segment_window_argument(parser: argparse.ArgumentParser) -> None:
+    """`--segment-window` (sub-words a frame of a found sentence reads; 0 or none: all)."""
+    from srl_plugin.hf.labeler import DEFAULT_SEGMENT_WINDOW
+
+    parser.add_argument(
+        "--segment-window",
+        type=segment_window,
+        default=None,
+        metavar="N",
+        help="with --documents: each frame of a sentence the segmenter found reads at most N "
+        f"sub-words around its predicate (default {DEFAULT_SEGMENT_WINDOW}), so that a missed "
+        "boundary does not make every frame read a whole paragraph; 0 or none: whole sentences",
     )
 
 

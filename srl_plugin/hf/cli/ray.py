@@ -15,6 +15,7 @@ from srl_plugin.hf.cli.options import (
     add_batching_arguments,
     add_device_arguments,
     add_export_argument,
+    add_segment_window_argument,
     console_main,
     positive_int,
 )
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         help='each line (text, or a JSONL record {"id": ..., "text": ...}) is a document: one '
         "output line per document, as srl-label --documents writes it (text lines get id null)",
     )
+    add_segment_window_argument(parser)
     parser.add_argument(
         "--workers", type=positive_int, default=1, help="labeler instances (models)"
     )
@@ -80,6 +82,7 @@ def _run(args: argparse.Namespace) -> None:
             "threads": args.threads,
             "input_format": args.input_format,
             "documents": args.documents,
+            "segment_window": args.segment_window,
         },
         batch_size=args.chunk_size,
         concurrency=args.workers,
