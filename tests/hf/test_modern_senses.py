@@ -180,6 +180,9 @@ def test_ray_data_gives_the_allennlp_models_rolesets(cases, tmp_path):
     source = tmp_path / "frames.jsonl"
     source.write_text("".join(json.dumps(item) + "\n" for item in _inputs(cases)))
     export = os.path.join(FIXTURE, "export")
-    outputs = [json.loads(line) for line in _labelled_on_ray(ray, source, {"export": export})]
+    outputs = [
+        json.loads(line)
+        for line in _labelled_on_ray(ray, source, {"export": export, "input_format": "jsonl"})
+    ]
     assert _rolesets(outputs) == [case["roleset"] for case in cases]
     assert any("role_description" in a for o in outputs for a in o["verbs"][0]["arguments"])
