@@ -62,14 +62,15 @@ def wordpiece_frame(
     predicate_indices: Sequence[int],
     max_wordpieces: int,
     tags: Optional[Sequence[str]] = None,
+    limit: Optional[int] = None,
 ) -> WordpieceFrame:
     """
     Builds the model input of one frame. A sentence longer than `max_wordpieces` is cut to the
-    window around the predicate given by `predicate_window`.
+    window around the predicate given by `predicate_window` (`limit`: see there).
     """
     pieces = aligner.tokenize(words)
     start, end = predicate_window(
-        pieces.start_offsets, pieces.end_offsets, predicate_indices, max_wordpieces
+        pieces.start_offsets, pieces.end_offsets, predicate_indices, max_wordpieces, limit
     )
     if (start, end) != (0, len(words)):
         pieces = aligner.tokenize(words[start:end])
@@ -140,11 +141,14 @@ def predicate_window(
     end_offsets: Sequence[int],
     predicate_indices: Sequence[int],
     max_wordpieces: int,
+    limit: Optional[int] = None,
 ) -> Tuple[int, int]:
     """
     The words `[start, end)` of the widest window around the predicate that fits in
     `max_wordpieces` wordpieces (with `[CLS]` and `[SEP]`), used for sentences longer than the
-    encoder's position embeddings. Words outside the window are tagged `O`.
+    encoder's position embeddings. Words outside the window are tagged `O`. `limit` is the
+    encoder's limit where `max_wordpieces` is a narrower choice (a segment window): a window too
+    narrow for the predicate's own word (a long URL) gives way to `limit`.
 
     The window is centred on the predicate's words and grown one word at a time on the side that
     is shorter, so the arguments nearest the predicate are kept.
@@ -156,9 +160,11 @@ def predicate_window(
     def width(first: int, last: int) -> int:
         return end_offsets[last] - start_offsets[first] + 1 + 2
 
+    centre = sorted(predicate_indices)[len(predicate_indices) // 2] if predicate_indices else 0
+    if limit is not None and width(centre, centre) > max_wordpieces:
+        max_wordpieces = limit
     if width(0, num_words - 1) <= max_wordpieces:
         return 0, num_words
-    centre = sorted(predicate_indices)[len(predicate_indices) // 2] if predicate_indices else 0
     first = last = centre
     if width(first, last) > max_wordpieces:
         raise ValueError(

@@ -379,17 +379,6 @@ class SemanticRoleLabeler:
             return min(self.segment_window, self.max_wordpieces)
         return self.max_wordpieces
 
-    def _frame(self, words: Sequence[str], predicate: Sequence[int], window: int) -> WordpieceFrame:
-        # One frame's input, at most `window` sub-words; a segment window too narrow for the
-        # predicate's own word (a long URL) gives way to the encoder's limit, which alone may
-        # refuse the word.
-        try:
-            return wordpiece_frame(self.aligner, words, predicate, window)
-        except ValueError:
-            if window >= self.max_wordpieces:
-                raise
-            return wordpiece_frame(self.aligner, words, predicate, self.max_wordpieces)
-
     def score_frames(
         self,
         frames: Sequence[Tuple[Sequence[str], Sequence[int]]],
@@ -403,8 +392,12 @@ class SemanticRoleLabeler:
         the others once.
         """
         inputs = [
-            self._frame(
-                words, predicate, self.max_wordpieces if windows is None else windows[index]
+            wordpiece_frame(
+                self.aligner,
+                words,
+                predicate,
+                self.max_wordpieces if windows is None else windows[index],
+                limit=self.max_wordpieces,
             )
             for index, (words, predicate) in enumerate(frames)
         ]

@@ -58,6 +58,28 @@ def test_window_keeps_the_predicate_and_fits():
     assert predicate_window(starts[:10], ends[:10], [3], 512) == (0, 10)
 
 
+def test_a_window_narrower_than_the_predicates_word_gives_way_to_the_limit():
+    # Word 5 is 20 wordpieces (a long URL): a window of 12 cannot hold it.
+    widths = [1] * 5 + [20] + [1] * 30
+    ends = [sum(widths[: i + 1]) for i in range(len(widths))]
+    starts = [end - width + 1 for end, width in zip(ends, widths)]
+    with pytest.raises(
+        ValueError, match="word 5 alone is 20 wordpieces, more than the encoder's 10"
+    ):
+        predicate_window(starts, ends, [5], max_wordpieces=12)
+    # With the encoder's limit given, the window is the limit's, as without a narrower window.
+    assert predicate_window(starts, ends, [5], 12, limit=40) == predicate_window(
+        starts, ends, [5], 40
+    )
+    assert predicate_window(starts, ends, [5], 12, limit=512) == (0, len(widths))
+    # A predicate the window holds keeps the window, and the limit alone may still refuse it.
+    assert predicate_window(starts, ends, [20], 12, limit=512) == predicate_window(
+        starts, ends, [20], 12
+    )
+    with pytest.raises(ValueError, match="more than the encoder's 16"):
+        predicate_window(starts, ends, [5], 12, limit=18)
+
+
 def test_frame_of_a_long_sentence_is_a_window(aligner):
     words = ["the"] * 300
     tags = ["O"] * 300
