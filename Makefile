@@ -41,10 +41,15 @@ demo: env
 
 # The model behind the README's sense example: all of EWT train, two epochs (about 1.5 hours on
 # two idle CPU cores), into runs/ewt (training_configs/ewt.jsonnet). An interrupted run goes on
-# from its last checkpoint (one every 15 minutes) when the target is made again.
+# from its last checkpoint (one every 15 minutes) when the target is made again. Then its sense
+# head is refitted on the frozen encoder, softmax over each lemma's rolesets (4 minutes; dev
+# sense accuracy 0.930 against the jointly trained head's 0.920): runs/ewt/hf_model_refit.
+EWT_DATA := runs/data/ewt_propbank_srl/conll2012
 ewt-model: env
 	$(VENV)/bin/python scripts/demo.py --config training_configs/ewt.jsonnet --output runs/ewt \
 		$(if $(wildcard runs/ewt/training_state_*.th runs/ewt/model_state_*.th),--recover,)
+	$(VENV)/bin/srl-fit-predicates runs/ewt/hf_model $(EWT_DATA)/train --heads sense \
+		--dev $(EWT_DATA)/dev --output runs/ewt/hf_model_refit --force
 
 # The AllenNLP environment's tests (they also write the export that the modern ones check),
 # then the same export in the modern environments, with transformers 5.x and 4.x.

@@ -13,11 +13,13 @@ from typing import List, Tuple
 
 import pytest
 import torch
+from huggingface_hub import ModelCard
 from transformers import AutoModelForTokenClassification, BertConfig
 
 from srl_plugin.hf.checkpoints.building import build_srl_model, to_srl_names
 from srl_plugin.hf.checkpoints.export import read_export, write_export
 from srl_plugin.hf.checkpoints.model_card import (
+    FITTED,
     MODEL_INDEX_METRICS,
     model_architecture,
     predicate_head_status,
@@ -477,3 +479,44 @@ def test_srl_fit_predicates_fits_a_sense_head_into_an_export(toy_data, tmp_path,
     assert code == 2
     assert "no frames with a roleset" in capsys.readouterr().err
     assert os.path.isdir(output)
+
+
+def test_a_refitted_sense_head_replaces_the_runs_sense_figures_on_the_card(toy_data, tmp_path):
+    # A trained export's card has the run's sense metrics; after a refit they measured a head
+    # that is gone: the card reports the fit's figures instead, and keeps the span figures.
+    model = tiny_model(toy_data["tiny_bert"])
+    aligner = WordPieceAligner.from_pretrained(toy_data["tiny_bert"])
+    metrics = {
+        "best_validation_f1-measure-overall": 0.7007,
+        "best_validation_sense_accuracy": 0.9123,
+        "best_validation_predicate_sense_f1": 0.8111,
+    }
+    card = render_model_card(
+        "base",
+        LABELS,
+        metrics=metrics,
+        predicate_head=predicate_head_status(model),
+        **model_architecture(model),
+    )
+    source = write_export(model, aligner, str(tmp_path / "source"), card)
+    output = str(tmp_path / "fitted")
+    argv = [source, toy_data["fit"], "--heads", "sense", "--output", output]
+    assert fit_predicates.main(argv + ["--dev", toy_data["held_out"]]) == 0
+    record = read_export(output)[0].config.srl_sense_head_fit
+    dev_key = next(k for k in record if k.endswith(" sense_accuracy"))
+
+    text = Path(output, "README.md").read_text()
+    assert "0.9123" not in text and "0.8111" not in text
+    assert "| sense_accuracy |" not in text and "| predicate_sense_f1 |" not in text
+    assert "| f1-measure-overall | 0.7007 |" in text and "value: 0.7007" in text
+    name = next(name for key, _, name in MODEL_INDEX_METRICS if key == "sense_accuracy")
+    assert f"name: {name}{FITTED}" in text
+    results = ModelCard.load(Path(output, "README.md")).data.eval_results
+    fitted = [r for r in results if r.metric_name.endswith(FITTED)]
+    assert [(r.metric_type, r.metric_value) for r in fitted] == [("accuracy", record[dev_key])]
+
+    # A second fit (of the predicate head) keeps one entry of the sense head's figures.
+    again = str(tmp_path / "again")
+    assert fit_predicates.main([output, toy_data["fit"], "--output", again]) == 0
+    results = ModelCard.load(Path(again, "README.md")).data.eval_results
+    assert sum(r.metric_name.endswith(FITTED) for r in results) == 1

@@ -9,7 +9,7 @@ the last parts of their path.
 
 import os
 import re
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from huggingface_hub import ModelCard, ModelCardData
 from huggingface_hub.repocard_data import EvalResult
@@ -33,6 +33,13 @@ MODEL_INDEX_METRICS = (
     ("predicate_sense_precision", "precision", "Predicate and sense precision"),
     ("predicate_sense_recall", "recall", "Predicate and sense recall"),
 )
+# The run's metrics that describe a head, by head: a head fitted afterwards replaces what they
+# measured, so the card drops them and reports the fit's own figures (`fitted_head_results`).
+HEAD_METRICS = {
+    "predicate": ("predicate-", "predicate_sense_"),
+    "sense": ("sense_accuracy", "predicate_sense_"),
+}
+FITTED = " (head fitted afterwards)"
 _HUB_CACHE_FOLDER = re.compile(r"models--([^/\\]+)--([^/\\]+)[/\\]snapshots[/\\]")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 
@@ -294,11 +301,62 @@ def update_model_card(folder: str, model: Any, pytorch_bin: bool = False) -> str
             **model_architecture(model),
         )
     card = ModelCard.load(path)
+    fits = {
+        "predicate": predicate_head_status(model)["fit"],
+        "sense": sense_head_status(model)["fit"],
+    }
+    stale = {
+        key
+        for key, _, _ in MODEL_INDEX_METRICS
+        for head, fit in fits.items()
+        if fit and key.startswith(HEAD_METRICS[head])
+    }
+    _drop_metrics(card, stale, fits)
     paragraph = "\n".join(_predicate_head_text(predicate_head_status(model))[:-1])
     text = _replace_section(card.text, _HEAD_START, _HEAD_END, paragraph)
+    # The validation table's rows of the run's metrics that no longer describe a head.
+    text = "".join(
+        line
+        for line in text.splitlines(keepends=True)
+        if not any(line.startswith(f"| {key} |") for key in stale)
+    )
     senses = _sense_head_text(sense_head_status(model), model_architecture(model)["fusion_layer"])
     text = _replace_section(text, _SENSE_START, _SENSE_END, "\n".join(senses[:-1]))
     return str(ModelCard(f"---\n{card.data.to_yaml()}\n---\n{text}"))
+
+
+def _drop_metrics(card: ModelCard, stale: Set[str], fits: Dict[str, Any]) -> None:
+    # The model-index without the run's `stale` metrics nor earlier fits' figures, with the
+    # current fits' figures on their data (`"<data> <metric>"` keys of the fit records).
+    names = {name: key for key, _, name in MODEL_INDEX_METRICS}
+    kept = [
+        result
+        for result in card.data.eval_results or []
+        if names.get(result.metric_name) not in stale and not result.metric_name.endswith(FITTED)
+    ]
+    template = kept[0] if kept else None
+    for head, fit in fits.items():
+        for record_key, value in sorted((fit or {}).items()):
+            data, _, metric = record_key.rpartition(" ")
+            entry = next((e for e in MODEL_INDEX_METRICS if e[0] == metric), None)
+            if not data or entry is None or not metric.startswith(HEAD_METRICS[head]):
+                continue
+            kept.append(
+                EvalResult(
+                    task_type=TASK_TYPE,
+                    task_name=TASK_NAME,
+                    dataset_type=template.dataset_type if template else "conll2012-srl",
+                    # (the Hub groups results by dataset type and split, not by this name)
+                    dataset_name=f"validation data ({data})",
+                    dataset_split=template.dataset_split if template else "validation",
+                    metric_type=entry[1],
+                    metric_name=entry[2] + FITTED,
+                    metric_value=value,
+                )
+            )
+    card.data.eval_results = kept or None
+    if kept and not card.data.model_name:
+        card.data.model_name = "srl_plugin SRL"
 
 
 def _body(
