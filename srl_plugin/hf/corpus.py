@@ -57,7 +57,11 @@ def load_labeler(
     """
     import torch
 
-    from srl_plugin.hf.labeler import DEFAULT_SEGMENT_WINDOW, SemanticRoleLabeler
+    from srl_plugin.hf.labeler import (
+        DEFAULT_SEGMENT_WINDOW,
+        SemanticRoleLabeler,
+        check_segment_window,
+    )
     from srl_plugin.hf.runtimes import MissingExtraError, check_runtime
 
     if dtype is not None:
@@ -70,14 +74,9 @@ def load_labeler(
     check_runtime(runtime, precision, device.split(":")[0])
     if threads is not None and threads < 1:
         raise ValueError(f"threads must be positive, not {threads}")
-    if segment_window is None:
-        segment_window = DEFAULT_SEGMENT_WINDOW
-    elif segment_window < 0 or segment_window in (1, 2):
-        # Here, not in the labeler: its ValueError would read as the export's below.
-        raise ValueError(
-            f"segment_window must be at least 3 sub-words, or 0 for whole sentences, not "
-            f"{segment_window}"
-        )
+    window = DEFAULT_SEGMENT_WINDOW if segment_window is None else segment_window or None
+    # Checked before loading too: the labeler's ValueError would read as the export's below.
+    check_segment_window(window)
     try:
         labeler = SemanticRoleLabeler.from_pretrained(
             export,
@@ -86,7 +85,7 @@ def load_labeler(
             runtime=runtime,
             precision=precision,
             threads=threads,
-            segment_window=segment_window or None,
+            segment_window=window,
         )
     except MissingExtraError:
         raise

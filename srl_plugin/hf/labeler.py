@@ -58,6 +58,18 @@ NO_PREDICATE_HEAD = (
 )
 
 
+def check_segment_window(segment_window: Optional[int]) -> None:
+    """
+    Raises `ValueError` for a segment window (see `SemanticRoleLabeler`) that cannot hold
+    `[CLS]`, one sub-word and `[SEP]`; `None` (whole sentences) is valid.
+    """
+    if segment_window is not None and segment_window < 3:
+        raise ValueError(
+            f"segment_window must be at least 3 sub-words (or none: whole sentences), not "
+            f"{segment_window}"
+        )
+
+
 class SemanticRoleLabeler:
     """
     Labels sentences with SRL frames.
@@ -112,8 +124,7 @@ class SemanticRoleLabeler:
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, not {batch_size}")
-        if segment_window is not None and segment_window < 3:
-            raise ValueError(f"segment_window must be at least 3 sub-words, not {segment_window}")
+        check_segment_window(segment_window)
         if precision is None:
             precision = precision_of(autocast_dtype)
         elif autocast_dtype is not None and precision != precision_of(autocast_dtype):

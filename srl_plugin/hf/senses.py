@@ -251,10 +251,6 @@ class SenseDecoder:
             senses.append(self._sense(roleset, float(probabilities[best]), True, lemma))
         return senses
 
-    def roleset(self, roleset: str) -> Optional[Roleset]:
-        """The table's roleset (`None` where the frame files lack it)."""
-        return self.table.get(roleset)
-
     def describe(self, roleset: str, role: str) -> Optional[str]:
         """
         What `role` means for `roleset` ("approver" for `ARG0` of `approve.01`; `R-ARG0` and
