@@ -6,6 +6,7 @@ environment) and after `srl-export` / `srl-import`; its metrics reach `metrics.j
 export's card.
 """
 
+import gzip
 import json
 import os
 import random
@@ -19,6 +20,7 @@ from allennlp.models.archival import load_archive
 
 from srl_plugin.commands.console import run as run_command
 from srl_plugin.hf.checkpoints.weights import read_safetensors
+from srl_plugin.hf import rolesets
 from srl_plugin.hf.config import config_rolesets
 from srl_plugin.hf.modeling import AutoModelForSemanticRoleLabeling
 from srl_plugin.hf.senses import SenseDecoder
@@ -213,6 +215,27 @@ def test_srl_export_fits_a_sense_head_on_the_frozen_encoder(senses_run, tmp_path
     for name, tensor in trained.items():
         if not name.startswith("sense_classifier."):
             assert torch.equal(ours[name], tensor), name
+
+
+def test_srl_export_fits_a_sense_head_on_frame_file_examples_too(
+    senses_run, tmp_path, monkeypatch, capsys
+):
+    """`srl-export --sense-data C --frame-examples W` adds the examples at weight W."""
+    examples = tmp_path / "examples.json.gz"
+    with gzip.open(examples, "wt", encoding="utf-8") as written:
+        rows = [["run.03", "The car runs .", 2]]
+        json.dump({"source": "test", "examples": rows, "left_out": {}}, written)
+    monkeypatch.setattr(rolesets, "EXAMPLES_PATH", examples)
+    fitted = tmp_path / "fitted"
+    arguments = [str(senses_run / "model.tar.gz"), str(fitted), "--frame-examples", "0.5"]
+    assert run_command("srl-export", arguments) == 2
+    assert "--frame-examples fits the sense head: give --sense-data" in capsys.readouterr().err
+    assert not fitted.exists()
+    assert run_command("srl-export", arguments + ["--sense-data", str(SENSES_FIXTURE)]) == 0
+    config = json.loads((fitted / "config.json").read_text())
+    assert "run.03" in config["srl_rolesets"]
+    record = config["srl_sense_head_fit"]
+    assert record["frame_file_examples"] == 1 and record["frame_file_examples_weight"] == 0.5
 
 
 def test_sense_head_off_on_data_with_rolesets_is_todays_model(senses_bert, tmp_path):

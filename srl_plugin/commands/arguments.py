@@ -7,7 +7,7 @@ No AllenNLP import here, so that a console script can say clearly when AllenNLP 
 import argparse
 from typing import Callable, NamedTuple, Tuple
 
-from srl_plugin.hf.cli.options import run_command
+from srl_plugin.hf.cli.options import add_frame_examples_argument, run_command
 
 
 class Command(NamedTuple):
@@ -74,6 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> argparse.Arg
             "rolesets of this CoNLL-2012 file or folder (column 8, as in EWT PropBank), so that "
             "each frame gets its PropBank roleset; an srl_bert archive has no such head",
         )
+        add_frame_examples_argument(parser)
     add_source_arguments(parser)
     parser.set_defaults(prog=parser.prog)
     return parser

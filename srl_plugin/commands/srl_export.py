@@ -38,6 +38,9 @@ def convert(args: argparse.Namespace, source: str, output: str, writer: Callable
 
 
 def export_from_args(args: argparse.Namespace) -> None:
+    if args.frame_examples is not None and not args.sense_data:
+        raise CommandError("--frame-examples fits the sense head: give --sense-data")
+
     def writer(checkpoint: Any, output: str, overwrite: bool) -> str:
         # The heads to fit, by corpus: one reading of a corpus given for both.
         corpora: Dict[str, List[str]] = {}
@@ -45,7 +48,13 @@ def export_from_args(args: argparse.Namespace) -> None:
             if corpus:
                 corpora.setdefault(corpus, []).append(head)
         for corpus, heads in corpora.items():
-            fit_heads_from_corpus(checkpoint.model, checkpoint.aligner, corpus, heads=heads)
+            fit_heads_from_corpus(
+                checkpoint.model,
+                checkpoint.aligner,
+                corpus,
+                heads=heads,
+                frame_examples=args.frame_examples,
+            )
         return export_checkpoint(
             checkpoint, output, overwrite=overwrite, pytorch_bin=args.pytorch_bin
         )

@@ -8,7 +8,8 @@ allennlp-models `srl_bert` archives, older exports), from a CoNLL-2012 corpus:
 - `fit_sense_head`: the sense head (`sense_classifier`, one row per roleset of the corpus's
   frameset column), on what the sense head reads of each gold frame (`fusion.sense_features`),
   trained as it is decoded (`srl_plugin.hf.senses`, design B): a softmax over the rolesets of
-  the predicate's lemma.
+  the predicate's lemma; optionally also on PropBank's frame-file example sentences
+  (`rolesets.read_examples`), which give rows to the rolesets a small corpus lacks.
 
 The features are computed once and the linear head is fitted on them with L-BFGS: minutes on a
 CPU, nothing else in the model changes. `srl-fit-predicates EXPORT CONLL_DIR --output DIR
@@ -34,6 +35,7 @@ from srl_plugin.hf.fusion import predicate_features, sense_features
 from srl_plugin.hf.labeler import SemanticRoleLabeler
 from srl_plugin.hf.labels import PREDICATE_LABELS, predicate_bio_labels, predicate_spans
 from srl_plugin.hf.predicates import count_predicates
+from srl_plugin.hf.rolesets import EXAMPLES_WEIGHT, RolesetExample, read_examples
 from srl_plugin.hf.senses import SenseDecoder, predicate_lemma
 from srl_plugin.hf.tokenization import Aligner
 
@@ -236,6 +238,8 @@ def fit_sense_head(
     max_iterations: int = 200,
     weight_decay: float = 1e-4,
     batch_size: int = 64,
+    examples: Sequence[RolesetExample] = (),
+    examples_weight: float = EXAMPLES_WEIGHT,
 ) -> Dict[str, Any]:
     """
     Fits a new `sense_classifier` on the rolesets of `sentences` (read with `keep_lines`: the
@@ -256,6 +260,13 @@ def fit_sense_head(
         L-BFGS iterations over all the frames at once (the loss is convex: it converges).
     weight_decay : `float`
         L2 penalty on the head's weights.
+    examples : `Sequence[RolesetExample]`
+        More frames to fit on: the frame files' example sentences (`rolesets.read_examples`),
+        which give the head rows for rolesets that `sentences` lack. Those whose roleset is not a
+        candidate of their predicate word's lemma (design B could never decode it from that
+        word) are left out.
+    examples_weight : `float`
+        What an example weighs against a frame of `sentences` in the loss.
     """
     frames, gold, predicates = sense_examples(sentences)
     if not frames:
@@ -266,37 +277,48 @@ def fit_sense_head(
     started = time.time()
     model.eval()
     labeler = SemanticRoleLabeler(model, aligner, batch_size=batch_size)
+    corpus_frames = len(frames)
+    usable = decodable_examples(examples, gold)
+    frames += [(example.words, [example.predicate]) for example in usable]
+    gold += [example.roleset for example in usable]
+    predicates += [example.words[example.predicate] for example in usable]
+    weights = torch.tensor([1.0] * corpus_frames + [examples_weight] * len(usable))
     rolesets = sorted(set(gold))
     decoder = SenseDecoder(rolesets)
     row_of = {roleset: row for row, roleset in enumerate(rolesets)}
-    # Frames grouped by their candidate rows, with the gold one's position among them.
-    groups: Dict[Tuple[int, ...], List[Tuple[int, int]]] = {}
+    # Frames with several candidate rows, grouped by how many: (frame, candidate rows, the gold
+    # one's position among them).
+    groups: Dict[int, List[Tuple[int, Tuple[int, ...], int]]] = {}
     for index, (roleset, predicate) in enumerate(zip(gold, predicates)):
         rows = set(decoder.candidate_rows(predicate_lemma(predicate))) | {row_of[roleset]}
         if len(rows) > 1:
             candidates = tuple(sorted(rows))
-            groups.setdefault(candidates, []).append((index, candidates.index(row_of[roleset])))
+            position = candidates.index(row_of[roleset])
+            groups.setdefault(len(candidates), []).append((index, candidates, position))
     logger.info(
-        "fitting the sense head (%d rolesets) on %d frames of %d sentences",
+        "fitting the sense head (%d rolesets) on %d frames of %d sentences and %d examples",
         len(rolesets),
-        len(frames),
+        corpus_frames,
         len(sentences),
+        len(usable),
     )
     features = frame_features(labeler, frames)
     batches = [
         (
-            torch.tensor(candidates),
-            features[torch.tensor([index for index, _ in members])],
-            torch.tensor([position for _, position in members]),
+            torch.tensor([candidates for _, candidates, _ in members]),
+            features[torch.tensor([index for index, _, _ in members])],
+            torch.tensor([position for _, _, position in members]),
+            weights[torch.tensor([index for index, _, _ in members])],
         )
-        for candidates, members in groups.items()
+        for members in groups.values()
     ]
 
     def group_losses(head: nn.Linear) -> Iterator[torch.Tensor]:
-        for rows, inputs, targets in batches:
+        for rows, inputs, targets, frame_weights in batches:
             # Shape: (frames_of_group, candidates)
-            logits = inputs @ head.weight[rows].T + head.bias[rows]
-            yield nn.functional.cross_entropy(logits, targets, reduction="sum") / len(frames)
+            logits = torch.einsum("fh,fch->fc", inputs, head.weight[rows]) + head.bias[rows]
+            losses = nn.functional.cross_entropy(logits, targets, reduction="none")
+            yield (losses * frame_weights).sum() / corpus_frames
 
     head = fit_linear_head(
         features.size(1),
@@ -306,7 +328,12 @@ def fit_sense_head(
         weight_decay,
     )
     with torch.no_grad():
-        accuracy = sense_accuracy(decoder, head(features), gold, predicates)
+        accuracy = sense_accuracy(
+            decoder,
+            head(features[:corpus_frames]),
+            gold[:corpus_frames],
+            predicates[:corpus_frames],
+        )
     device = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
     model.sense_classifier = head.to(device=device, dtype=dtype)
@@ -314,14 +341,42 @@ def fit_sense_head(
     record = {
         "data": data_name,
         "sentences": len(sentences),
-        "frames": len(frames),
+        "frames": corpus_frames,
         "rolesets": len(rolesets),
         "method": SENSE_METHOD,
         "fit_sense_accuracy": round(accuracy, 4),
     }
+    if usable:
+        record.update(
+            {
+                "frame_file_examples": len(usable),
+                "frame_file_examples_weight": examples_weight,
+            }
+        )
     set_sense_head_fit(model.config, record)
     logger.info("fitted the sense head in %.0f s: %s", time.time() - started, record)
     return record
+
+
+def decodable_examples(
+    examples: Sequence[RolesetExample], rolesets: Sequence[str]
+) -> List[RolesetExample]:
+    """
+    The `examples` whose roleset is among the candidates of their predicate word's lemma in a
+    head with their rolesets and `rolesets` (`SenseDecoder.candidate_rows`): those that design
+    B can decode (not an example whose `rel` points at another word).
+    """
+    if not examples:
+        return []
+    every = sorted(set(rolesets) | {example.roleset for example in examples})
+    decoder = SenseDecoder(every)
+    row_of = {roleset: row for row, roleset in enumerate(every)}
+    return [
+        example
+        for example in examples
+        if row_of[example.roleset]
+        in decoder.candidate_rows(predicate_lemma(example.words[example.predicate]))
+    ]
 
 
 def evaluate_senses(
@@ -392,11 +447,14 @@ def fit_heads_from_corpus(
     corpus: str,
     max_sentences: Optional[int] = None,
     heads: Sequence[str] = HEADS,
+    frame_examples: Optional[float] = None,
     **kwargs: Any,
 ) -> Dict[str, Dict[str, Any]]:
     """
     `fit_predicate_head` and/or `fit_sense_head` (`heads`: `predicate`, `sense`) on a CoNLL-2012
-    file or folder (its first `max_sentences`). Returns each fitted head's record by its name.
+    file or folder (its first `max_sentences`); with `frame_examples`, the sense head on the
+    shipped frame files' example sentences too, each weighing `frame_examples` of a corpus frame
+    (`EXAMPLES_WEIGHT` is the measured choice). Returns each fitted head's record by its name.
     """
     unknown = sorted(set(heads) - set(HEADS))
     if unknown or not heads:
@@ -407,5 +465,7 @@ def fit_heads_from_corpus(
     if "predicate" in heads:
         records["predicate"] = fit_predicate_head(model, aligner, sentences, name, **kwargs)
     if "sense" in heads:
+        if frame_examples is not None:
+            kwargs.update(examples=read_examples(), examples_weight=frame_examples)
         records["sense"] = fit_sense_head(model, aligner, sentences, name, **kwargs)
     return records

@@ -16,6 +16,11 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 TABLE_PATH = Path(__file__).resolve().parents[1] / "data" / "propbank_rolesets.json.gz"
+# The frame files' example sentences, by the same script (`read_examples`).
+EXAMPLES_PATH = Path(__file__).resolve().parents[1] / "data" / "propbank_examples.json.gz"
+# What one example weighs against a corpus frame when a sense head is fitted on both
+# (`predicate_fitting.fit_sense_head`; chosen on EWT dev at the demo's budget, benchmarks/README).
+EXAMPLES_WEIGHT = 0.1
 
 # Parts of speech of the frame files' aliases: verb, noun, adjective ("j"), light-verb
 # construction ("l"), multi-word expression ("m"), adverb, preposition, ...
@@ -102,6 +107,30 @@ class RolesetTable:
         if pos is not None:
             return list(forms.get(pos, []))
         return sorted({roleset for rolesets in forms.values() for roleset in rolesets})
+
+
+@dataclass(frozen=True)
+class RolesetExample:
+    """One example sentence of a roleset in the frame files, its predicate one word."""
+
+    roleset: str
+    words: List[str]
+    predicate: int
+
+
+def read_examples(path: Optional[str] = None) -> List[RolesetExample]:
+    """
+    The rolesets' examples written by `scripts/build_roleset_table.py` (default: those the
+    package ships, `EXAMPLES_PATH`, from PropBank's frame files v3.4, EWT PropBank's dev and
+    test sentences left out).
+    """
+    path = path or str(EXAMPLES_PATH)
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as source:
+            examples = json.load(source)["examples"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"cannot read the roleset examples {path}: {error!r}") from None
+    return [RolesetExample(roleset, text.split(), index) for roleset, text, index in examples]
 
 
 def fallback_roleset(lemma: str) -> str:

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from srl_plugin.hf.rolesets import TABLE_PATH, Roleset, RolesetTable, fallback_roleset
+from srl_plugin.hf.rolesets import (
+    EXAMPLES_PATH,
+    TABLE_PATH,
+    Roleset,
+    RolesetExample,
+    RolesetTable,
+    fallback_roleset,
+    read_examples,
+)
 from tests import PROJECT_ROOT
 
 
@@ -73,19 +81,65 @@ FRAME_FILE = """<?xml version="1.0" encoding="utf-8"?>
         <role descr="time" f="tmp" n="m"/>
       </roles>
       <example name="malformed, as two upstream files have"><text>a <b> c</text></example>
+      <example name="kept" src="web">
+        <text>The board approved   the plan .</text>
+        <propbank><rel relloc="2">approved</rel><arg type="ARG0" start="0" end="1">The board</arg></propbank>
+      </example>
+      <example name="an EWT dev sentence, told apart only by its tokens" src="web">
+        <text>They do n't approve it .</text>
+        <propbank><rel relloc="3">approve</rel></propbank>
+      </example>
     </roleset>
     <roleset id="approve.02" name="sign off">
       <aliases><alias pos="v">approve</alias></aliases>
       <roles><role descr="signer" f="PAG" n="0"/></roles>
+      <example name="phrasal: the predicate is two words">
+        <text>He approved it off .</text>
+        <propbank><rel relloc="1 3">approved off</rel></propbank>
+      </example>
+      <example name="no rel"><text>Approved .</text><propbank/></example>
+      <example name="kept">
+        <text>The manager approved .</text><propbank><rel relloc="2">approved</rel></propbank>
+      </example>
     </roleset>
   </predicate>
 </frameset>
 """
 
 
-def build_table(frames: Path, output: Path) -> None:
+# An EWT PropBank archive of the shipped layout whose dev holds one of FRAME_FILE's examples,
+# tokenized otherwise ("don't" there, "do n't" in the example: the same letters).
+EWT_SPLITS = {
+    "dev": ["They", "don't", "approve", "it", "."],
+    "test": ["Nothing", "here", "."],
+}
+
+
+def write_ewt(path: Path) -> Path:
+    with tarfile.open(path, "w:gz") as archive:
+        for split, words in EWT_SPLITS.items():
+            lines = [f"{split} 0 {i} {word} XX - - - - - * -" for i, word in enumerate(words)]
+            text = f"#begin document ({split}); part 000\n" + "\n".join(lines) + "\n\n"
+            encoded = (text + "#end document\n").encode("utf-8")
+            member = tarfile.TarInfo(f"conll2012/{split}/answers/{split}.gold_conll")
+            member.size = len(encoded)
+            archive.addfile(member, io.BytesIO(encoded))
+    return path
+
+
+def build_table(frames: Path, output: Path, examples: Path, ewt: Path) -> None:
     subprocess.run(
-        [sys.executable, str(SCRIPT), str(frames), "-o", str(output)],
+        [
+            sys.executable,
+            str(SCRIPT),
+            str(frames),
+            "-o",
+            str(output),
+            "--examples-output",
+            str(examples),
+            "--ewt",
+            str(ewt),
+        ],
         check=True,
         capture_output=True,
     )
@@ -104,9 +158,23 @@ def test_the_committed_script_builds_a_table_from_frame_files(tmp_path):
         member.size = len(data)
         archive.addfile(member, io.BytesIO(data))
     first, second = tmp_path / "first.json.gz", tmp_path / "second.json.gz"
-    build_table(frames, first)
-    build_table(frames, second)
+    examples = [tmp_path / "first-examples.json.gz", tmp_path / "second-examples.json.gz"]
+    ewt = write_ewt(tmp_path / "ewt.tar.gz")
+    build_table(frames, first, examples[0], ewt)
+    build_table(frames, second, examples[1], ewt)
     assert first.read_bytes() == second.read_bytes()
+    assert examples[0].read_bytes() == examples[1].read_bytes()
+    # The examples whose predicate is one word, but not the one whose sentence is EWT dev's.
+    assert read_examples(str(examples[0])) == [
+        RolesetExample("approve.01", ["The", "board", "approved", "the", "plan", "."], 2),
+        RolesetExample("approve.02", ["The", "manager", "approved", "."], 2),
+    ]
+    with gzip.open(examples[0], "rt", encoding="utf-8") as built:
+        assert json.load(built)["left_out"] == {
+            "held out": 1,
+            "malformed": 1,
+            "predicate not one word": 2,
+        }
     with gzip.open(first, "rt", encoding="utf-8") as built:
         table = json.load(built)
     assert table["rolesets"] == {
@@ -122,15 +190,17 @@ def test_the_committed_script_builds_a_table_from_frame_files(tmp_path):
     }
     assert RolesetTable.read(str(first)).get("approve.01").describe("R-ARG0") == "approver"
 
-    # The shipped table, written again as the script writes a table, is the same bytes.
-    with gzip.open(TABLE_PATH, "rt", encoding="utf-8") as shipped_file:
-        shipped = json.load(shipped_file)
-    assert shipped["source"].startswith("PropBank frame files v3.4")
-    text = json.dumps(shipped, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    rewritten = io.BytesIO()
-    with gzip.GzipFile(fileobj=rewritten, mode="wb", mtime=0, filename="") as compressed:
-        compressed.write(text.encode("utf-8"))
-    assert rewritten.getvalue() == TABLE_PATH.read_bytes()
+    # The shipped table and examples, written again as the script writes them, are the same
+    # bytes.
+    for path in (TABLE_PATH, EXAMPLES_PATH):
+        with gzip.open(path, "rt", encoding="utf-8") as shipped_file:
+            shipped = json.load(shipped_file)
+        assert shipped["source"].startswith("PropBank frame files v3.4")
+        text = json.dumps(shipped, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        rewritten = io.BytesIO()
+        with gzip.GzipFile(fileobj=rewritten, mode="wb", mtime=0, filename="") as compressed:
+            compressed.write(text.encode("utf-8"))
+        assert rewritten.getvalue() == path.read_bytes()
 
 
 @pytest.mark.frames
@@ -141,7 +211,8 @@ def test_the_shipped_table_is_what_the_committed_script_builds(tmp_path):
     where they are).
     """
     assert FRAMES.exists(), f"no frame files at {FRAMES} (the frames marker needs them)"
-    output = tmp_path / "rolesets.json.gz"
-    build_table(FRAMES, output)
+    output, examples = tmp_path / "rolesets.json.gz", tmp_path / "examples.json.gz"
+    build_table(FRAMES, output, examples, PROJECT_ROOT / "data/ewt_propbank_srl.tar.gz")
     assert output.read_bytes() == TABLE_PATH.read_bytes()
-    assert list(tmp_path.iterdir()) == [output]
+    assert examples.read_bytes() == EXAMPLES_PATH.read_bytes()
+    assert sorted(tmp_path.iterdir()) == [examples, output]

@@ -6,6 +6,7 @@ A, the fallbacks, role descriptions, and a head fitted on a frozen encoder
 (`srl-fit-predicates --heads sense`) against logistic regression on the same features.
 """
 
+import gzip
 import json
 import os
 from pathlib import Path
@@ -32,13 +33,15 @@ from srl_plugin.hf.conll import read_conll2012
 from srl_plugin.hf.fusion import fused_encoding, label_shared, sense_features
 from srl_plugin.hf.modeling import AutoModelForSemanticRoleLabeling
 from srl_plugin.hf.predicate_fitting import (
+    decodable_examples,
     evaluate_senses,
     fit_sense_head,
     frame_features,
     sense_examples,
 )
 from srl_plugin.hf.labeler import SemanticRoleLabeler
-from srl_plugin.hf.rolesets import RolesetTable
+from srl_plugin.hf import rolesets
+from srl_plugin.hf.rolesets import EXAMPLES_WEIGHT, RolesetExample, RolesetTable, read_examples
 from srl_plugin.hf.senses import Sense, SenseDecoder, lemmatize, predicate_lemma
 from srl_plugin.hf.tokenization import WordPieceAligner
 from tests.tiny_bert import make_tiny_bert
@@ -441,6 +444,77 @@ def test_a_fitted_sense_head_learns_what_logistic_regression_learns(
     )
 
 
+def test_frame_file_examples_give_the_head_the_rolesets_its_corpus_lacks(
+    toy_data, one_torch_thread
+):
+    """
+    Fitted on a corpus without `run.02` ("run" as "move fast"), the head has no row for it and
+    calls every "run" `run.01`; fitted on the same corpus and `run.02` examples, it tells the two
+    apart on held-out frames. Each example weighs `examples_weight` of a corpus frame: two copies
+    at half weight are the same loss as one at full weight, hence the same head, and one copy at
+    half weight is not.
+    """
+    aligner = WordPieceAligner.from_pretrained(toy_data["tiny_bert"])
+    fit = list(read_conll2012(toy_data["fit"], keep_lines=True))
+    without_run_02 = [s for s in fit if "run.02" not in s.frame_rolesets]
+    examples = [
+        RolesetExample("run.02", list(s.words), 1) for s in fit if "run.02" in s.frame_rolesets
+    ]
+    # An example whose predicate index points at another word ("the" has no run.02) is left out.
+    misplaced = RolesetExample("run.02", ["She", "runs", "the", "company", "."], 2)
+    assert decodable_examples(examples + [misplaced], ["run.01"]) == examples
+
+    held = list(read_conll2012(toy_data["held_out"], keep_lines=True))
+    _, held_gold, _ = sense_examples(held)
+    run_frames = [i for i, g in enumerate(held_gold) if g.startswith("run.")]
+    heads = {}
+    for name, extra, weight in (
+        ("corpus only", [], EXAMPLES_WEIGHT),
+        ("examples", examples + [misplaced], 1.0),
+        ("examples twice, half weight", examples + examples, 0.5),
+        ("examples, half weight", examples, 0.5),
+    ):
+        model = tiny_model(toy_data["tiny_bert"], rolesets=[])
+        record = fit_sense_head(
+            model, aligner, without_run_02, "toy/fit", examples=extra, examples_weight=weight
+        )
+        labeler = SemanticRoleLabeler(model, aligner)
+        held_frames, _, held_predicates = sense_examples(held)
+        with torch.no_grad():
+            logits = model.sense_classifier(frame_features(labeler, held_frames))
+        senses = SenseDecoder.of(model).decode(logits, held_predicates)
+        heads[name] = (model, record, [senses[i].roleset for i in run_frames])
+    gold_runs = [held_gold[i] for i in run_frames]
+
+    model, record, decoded = heads["corpus only"]
+    assert "run.02" not in model.rolesets and "frame_file_examples" not in record
+    assert set(decoded) == {"run.01"}
+    model, record, decoded = heads["examples"]
+    assert "run.02" in model.rolesets
+    assert record["frames"] == sum(len(s.frame_rolesets) for s in without_run_02)
+    assert record["frame_file_examples"] == len(examples)
+    assert record["frame_file_examples_weight"] == 1.0
+    right = sum(d == g for d, g in zip(decoded, gold_runs))
+    assert right >= 0.9 * len(gold_runs) and "run.02" in decoded, (right, len(gold_runs))
+
+    twice = heads["examples twice, half weight"][0].sense_classifier
+    once = heads["examples"][0].sense_classifier
+    half = heads["examples, half weight"][0].sense_classifier
+    # The same optimum, up to where L-BFGS stops; the half-weight head is far from it.
+    same = (twice.weight - once.weight).abs().max()
+    other = (half.weight - once.weight).abs().max()
+    assert same < 5e-3 and other > 20 * same, (same, other)
+
+
+def test_the_shipped_frame_file_examples_are_read_whole():
+    examples = read_examples()
+    assert len(examples) > 20_000
+    assert all(0 <= e.predicate < len(e.words) for e in examples)
+    # have.03 ("own, possess") has examples, as most rolesets do.
+    assert any(e.roleset == "have.03" for e in examples)
+    assert len({e.roleset for e in examples}) > 9_000
+
+
 def test_srl_fit_predicates_fits_a_sense_head_into_an_export(toy_data, tmp_path, capsys):
     model = tiny_model(toy_data["tiny_bert"], rolesets=[])
     aligner = WordPieceAligner.from_pretrained(toy_data["tiny_bert"])
@@ -479,6 +553,46 @@ def test_srl_fit_predicates_fits_a_sense_head_into_an_export(toy_data, tmp_path,
     assert code == 2
     assert "no frames with a roleset" in capsys.readouterr().err
     assert os.path.isdir(output)
+
+
+def test_srl_fit_predicates_fits_on_the_frame_file_examples(
+    toy_data, tmp_path, capsys, monkeypatch
+):
+    """
+    `--frame-examples` adds the package's examples (here a small file in their format) to the
+    corpus at the default weight: the head gets rows for the rolesets only they have, the record
+    says so; without `--heads sense`, or with a negative weight, it is a clear error.
+    """
+    examples = tmp_path / "examples.json.gz"
+    with gzip.open(examples, "wt", encoding="utf-8") as written:
+        # The third points at "She": left out.
+        rows = [["run.02", "She runs fast .", 1], ["run.03", "The car runs .", 2]]
+        rows.append(["run.04", "She runs fast .", 0])
+        json.dump({"source": "test", "examples": rows, "left_out": {}}, written)
+    monkeypatch.setattr(rolesets, "EXAMPLES_PATH", examples)
+    model = tiny_model(toy_data["tiny_bert"], rolesets=[])
+    aligner = WordPieceAligner.from_pretrained(toy_data["tiny_bert"])
+    source = write_export(model, aligner, str(tmp_path / "source"), "# tiny\n")
+    output = str(tmp_path / "fitted")
+    argv = [source, toy_data["fit"], "--output", output]
+    assert fit_predicates.main(argv + ["--frame-examples"]) == 2
+    assert "--frame-examples fits the sense head" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit:
+        fit_predicates.main(argv + ["--heads", "sense", "--frame-examples", "-1"])
+    assert exit.value.code == 2 and "must be 0 or more" in capsys.readouterr().err
+    assert not os.path.exists(output)
+
+    assert fit_predicates.main(argv + ["--heads", "sense", "--frame-examples"]) == 0
+    fitted, _ = read_export(output)
+    record = fitted.config.srl_sense_head_fit
+    assert record["frame_file_examples"] == 2
+    assert record["frame_file_examples_weight"] == EXAMPLES_WEIGHT
+    card = Path(output, "README.md").read_text()
+    assert (
+        f"and 2 example sentences of PropBank's frame files, each weighing {EXAMPLES_WEIGHT}"
+        in (" ".join(card.split()))
+    )
+    assert fitted.rolesets == ["eat.01", "have.01", "have.03", "run.01", "run.02", "run.03"]
 
 
 def test_a_refitted_sense_head_replaces_the_runs_sense_figures_on_the_card(toy_data, tmp_path):

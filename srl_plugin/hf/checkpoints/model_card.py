@@ -264,11 +264,19 @@ def _sense_head_text(sense_head: Optional[Dict[str, Any]], fusion_layer: int) ->
             scores = ", ".join(
                 f"{name.replace('_', ' ')} {value:.4f}"
                 for name, value in fit.items()
-                if isinstance(value, float)
+                if isinstance(value, float) and name != "frame_file_examples_weight"
             )
+            examples = fit.get("frame_file_examples")
             text += [
                 f"The sense head was fitted afterwards ({fit.get('method')}) on `{fit.get('data')}`",
-                f"({fit.get('sentences')} sentences), the encoder and other heads unchanged"
+                f"({fit.get('sentences')} sentences"
+                + (
+                    f", and {examples} example sentences of PropBank's frame files, each weighing "
+                    f"{fit.get('frame_file_examples_weight')} of a corpus frame"
+                    if examples
+                    else ""
+                )
+                + "), the encoder and other heads unchanged"
                 + (f": {scores}." if scores else "."),
             ]
         text += [

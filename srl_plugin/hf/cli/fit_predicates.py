@@ -15,6 +15,7 @@ from srl_plugin.hf.cli.options import (
     CommandError,
     Parser,
     add_export_argument,
+    add_frame_examples_argument,
     console_main,
     positive_int,
 )
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-sentences", type=positive_int, help="fit on the first N sentences only"
     )
+    add_frame_examples_argument(parser)
     parser.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
     parser.add_argument("--pytorch-bin", action="store_true", help="also write pytorch_model.bin")
     return parser
@@ -86,7 +88,11 @@ def _run(args: argparse.Namespace) -> None:
         logger.warning("%s already has a predicate head: it is replaced", args.export)
     if "sense" in heads and model.sense_classifier is not None:
         logger.warning("%s already has a sense head: it is replaced", args.export)
-    records = fit_heads_from_corpus(model, aligner, args.data, args.max_sentences, heads)
+    if args.frame_examples is not None and "sense" not in heads:
+        raise CommandError("--frame-examples fits the sense head: give --heads sense")
+    records = fit_heads_from_corpus(
+        model, aligner, args.data, args.max_sentences, heads, args.frame_examples
+    )
     if args.dev:
         dev_name = data_description(args.dev)
         if "predicate" in records:

@@ -56,6 +56,34 @@ def segment_window(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number or none") from None
 
 
+def non_negative_float(text: str) -> float:
+    """An argparse type: a number of at least 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
+def add_frame_examples_argument(parser: argparse.ArgumentParser) -> None:
+    """`--frame-examples [WEIGHT]`: a fitted sense head learns from the frame files' examples."""
+    from srl_plugin.hf.rolesets import EXAMPLES_WEIGHT
+
+    parser.add_argument(
+        "--frame-examples",
+        type=non_negative_float,
+        nargs="?",
+        const=EXAMPLES_WEIGHT,
+        default=None,
+        metavar="WEIGHT",
+        help="fit the sense head on PropBank's frame-file example sentences too (shipped: about "
+        "21,000, EWT dev and test left out), each weighing WEIGHT of a corpus frame (default "
+        f"{EXAMPLES_WEIGHT}): rows for the rolesets the corpus lacks, for small corpora",
+    )
+
+
 def add_export_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("export", help="export folder (or a Hugging Face Hub id in the cache)")
 
