@@ -24,7 +24,6 @@ import json
 import os
 import re
 import sys
-import tarfile
 import tempfile
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -33,7 +32,7 @@ from typing import Any, Dict, Iterable, List, Set
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from srl_plugin.archives.safe_tar import read_tar  # noqa: E402
+from srl_plugin.archives.safe_tar import read_tar, safe_extract  # noqa: E402
 from srl_plugin.hf.conll import read_conll2012  # noqa: E402
 from srl_plugin.hf.rolesets import EXAMPLES_PATH, TABLE_PATH  # noqa: E402
 
@@ -107,9 +106,7 @@ def letters(text: str) -> str:
 def held_out_sentences(ewt: str) -> Set[str]:
     """The dev and test sentences of an EWT PropBank archive (`letters` of each)."""
     with tempfile.TemporaryDirectory() as folder:
-        with tarfile.open(ewt) as archive:
-            members = [m for m in archive.getmembers() if m.isfile() and m.name.endswith("conll")]
-            archive.extractall(folder, members=members)
+        safe_extract(ewt, folder)
         return {
             letters("".join(sentence.words))
             for split in HELD_OUT

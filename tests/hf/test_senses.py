@@ -494,8 +494,26 @@ def test_frame_file_examples_give_the_head_the_rolesets_its_corpus_lacks(
     assert record["frames"] == sum(len(s.frame_rolesets) for s in without_run_02)
     assert record["frame_file_examples"] == len(examples)
     assert record["frame_file_examples_weight"] == 1.0
+    # Against the oracle (per-lemma logistic regression) fitted on the same frames, corpus and
+    # examples alike (weight 1), scored on the held-out "run" frames: within two of them.
+    labeler = SemanticRoleLabeler(model, aligner)
+    frames, gold, predicates = sense_examples(without_run_02)
+    frames += [(e.words, [e.predicate]) for e in examples]
+    gold += [e.roleset for e in examples]
+    predicates += [e.words[e.predicate] for e in examples]
+    held_frames, _, held_predicates = sense_examples(held)
+    runs = [held_frames[i] for i in run_frames]
+    oracle = logistic_regression_accuracy(
+        frame_features(labeler, frames),
+        gold,
+        predicates,
+        frame_features(labeler, runs),
+        gold_runs,
+        [held_predicates[i] for i in run_frames],
+    )
     right = sum(d == g for d, g in zip(decoded, gold_runs))
-    assert right >= 0.9 * len(gold_runs) and "run.02" in decoded, (right, len(gold_runs))
+    assert "run.02" in decoded and oracle > 0.6, (oracle, decoded)
+    assert right >= round(oracle * len(gold_runs)) - 2, (right, oracle, len(gold_runs))
 
     twice = heads["examples twice, half weight"][0].sense_classifier
     once = heads["examples"][0].sense_classifier
